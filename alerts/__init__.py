@@ -1,0 +1,1 @@
+"""Alerts: device events → episodes → routed work orders."""

@@ -1,0 +1,1 @@
+"""HTTP API, Open311 and web dashboard. Nothing imports this package."""

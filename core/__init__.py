@@ -1,0 +1,1 @@
+"""Shared bottom layer: settings, device events, clock."""

@@ -1,0 +1,131 @@
+"""Run-time settings from the environment (prefix ``FM_``), one object for the whole process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Values people paste from examples; a real deployment must not run with them.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "changethis", "secret", "admin", "token", "xxx"}
+)
+
+BUNDLED_SITE = Path(__file__).resolve().parent.parent / "governance" / "sites" / "xincheng.yaml"
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    """Everything a process of facility monitor reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FM_", extra="ignore", frozen=True)
+
+    mqtt_url: str | None = None
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_prefix: str = Field(default="fm", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    mqtt_client_id: str = Field(default="fm-gateway", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    tsdb_url: str | None = None
+    site_file: Path = BUNDLED_SITE
+    admin_token: SecretStr | None = None
+    simulate: bool = True
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    # Boundary limits of the MQTT contract.
+    max_payload_bytes: int = Field(default=16_384, ge=64)
+    max_clock_skew_s: PositiveSeconds = 300.0
+    max_backdate_s: PositiveSeconds = 86_400.0
+
+    # Time-series write batching.
+    tsdb_batch_size: int = Field(default=5_000, ge=1)
+    tsdb_flush_interval_s: PositiveSeconds = 0.5
+    tsdb_queue_max: int = Field(default=200_000, ge=1)
+
+    # Supervision of long-running loops.
+    reconnect_initial_s: PositiveSeconds = 0.5
+    reconnect_max_s: PositiveSeconds = 30.0
+    liveness_sweep_interval_s: PositiveSeconds = 1.0
+
+    # Simulator cadence (for `fm simulate` / `fm demo`).
+    simulate_interval_s: PositiveSeconds = 10.0
+
+    @field_validator("admin_token")
+    @classmethod
+    def _reject_placeholder_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if token.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "FM_ADMIN_TOKEN is a placeholder; set a random value (e.g. `openssl rand -hex 32`)"
+            )
+        if len(token) < 16:
+            raise ValueError("FM_ADMIN_TOKEN must be at least 16 characters long")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"mqtt", "mqtts"} or not parts.hostname:
+            raise ValueError("FM_MQTT_URL must look like mqtt://user:pass@host:port")
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise ValueError(f"FM_MQTT_URL has a bad port: {exc}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in {"sqlite+aiosqlite", "postgresql+psycopg", "postgresql"}:
+            raise ValueError(
+                "FM_DATABASE_URL must be sqlite+aiosqlite:///path or postgresql+psycopg://user:pass@host/db"
+            )
+        return value
+
+    @field_validator("tsdb_url")
+    @classmethod
+    def _check_tsdb_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"sqlite", "influxdb", "influxdbs"}:
+            raise ValueError(
+                "FM_TSDB_URL must be sqlite:///path or influxdb://host:8086/<database>"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_site_file(self) -> Settings:
+        if not self.site_file.is_file():
+            raise ValueError(f"FM_SITE_FILE {self.site_file} does not exist or is not a file")
+        return self
+
+    # Derived locations -------------------------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        """The relational store: FM_DATABASE_URL or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'fm.sqlite3').resolve()}"
+
+    @property
+    def effective_tsdb_url(self) -> str:
+        """The time-series store: FM_TSDB_URL or a SQLite file in the data directory."""
+        if self.tsdb_url:
+            return self.tsdb_url
+        return f"sqlite:///{(self.data_dir / 'telemetry.sqlite3').resolve()}"

@@ -1,0 +1,1 @@
+"""fm command line, settings wiring and the in-process runner."""

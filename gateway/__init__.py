@@ -1,0 +1,1 @@
+"""Gateway: MQTT ingestion, validation, fault rules, liveness, batched telemetry writes."""

@@ -1,0 +1,1 @@
+"""The governance model: street → communities → grids → buildings → devices, teams, departments."""

@@ -1,0 +1,1 @@
+"""Storage: relational store (SQLAlchemy 2 + Alembic) and time-series store port with adapters."""

@@ -1,0 +1,1 @@
+"""Relational store: work orders, episodes, outbox. SQLite by default, PostgreSQL in production."""

@@ -1,0 +1,79 @@
+"""The time-series store port: batched point writes, windowed aggregate reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One reading of one metric of one device; ``ts`` in epoch seconds (UTC)."""
+
+    device_id: str
+    metric: str
+    ts: float
+    value: float
+
+
+class Aggregate(StrEnum):
+    """How to reduce the points of a bucket."""
+
+    MEAN = "mean"
+    MIN = "min"
+    MAX = "max"
+    SUM = "sum"
+    COUNT = "count"
+    LAST = "last"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A value at a time (bucket start for aggregated reads)."""
+
+    ts: datetime
+    value: float
+
+
+class TimeSeriesError(Exception):
+    """The time-series store failed; carries the adapter's URL (without credentials)."""
+
+    def __init__(self, message: str, *, store: str) -> None:
+        super().__init__(f"{store}: {message}")
+        self.store = store
+
+
+class TimeSeriesStore(Protocol):
+    """What the gateway writes to and the api reads from."""
+
+    async def open(self) -> None:
+        """Connect / create the schema; idempotent."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+    async def ping(self) -> bool:
+        """True when the store answers."""
+        ...
+
+    async def write(self, points: Sequence[Point]) -> None:
+        """Write one batch; a point with the same device, metric and ts replaces the old one."""
+        ...
+
+    async def read(
+        self,
+        *,
+        device_id: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        aggregate: Aggregate | None = None,
+        every_s: float | None = None,
+    ) -> list[Sample]:
+        """Points of one series in ``[start, end)``; bucketed by ``every_s`` when aggregated."""
+        ...
