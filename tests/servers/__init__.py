@@ -1,0 +1,1 @@
+"""Fixtures that run real server processes (no Docker, no mocks)."""
