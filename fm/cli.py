@@ -1,0 +1,221 @@
+"""The `fm` command: demo, gateway, api, simulate, db upgrade, site check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from core.settings import Settings
+from governance.loader import SiteError, load_site
+from governance.model import Site
+
+log = logging.getLogger("fm")
+
+EXIT_CONFIG = 2
+
+
+class ConfigError(Exception):
+    """Settings or site file are unusable; the message says what to fix."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with a readable error instead of a traceback."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  FM_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"bad settings:\n{problems}") from exc
+
+
+def load_site_or_fail(path: Path) -> Site:
+    """The site file, or a ConfigError listing every problem with its line."""
+    try:
+        return load_site(path)
+    except SiteError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``main(stop)`` on a fresh loop; SIGINT/SIGTERM set ``stop`` for a clean shutdown."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await main(stop)
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+    asyncio.run(runner())
+
+
+# Commands ------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Everything in one process on the embedded defaults."""
+    from fm.demo import run_demo
+
+    settings = load_settings()
+    site = load_site_or_fail(settings.site_file)
+    run_until_signalled(lambda stop: run_demo(settings, site=site, stop=stop))
+
+
+def cmd_gateway(args: argparse.Namespace) -> None:
+    """MQTT ingestion with alerts wired in, against external broker and stores."""
+    from fm.runner import open_stores, run_ingestion
+
+    settings = load_settings()
+    site = load_site_or_fail(settings.site_file)
+
+    async def main(stop: asyncio.Event) -> None:
+        async with open_stores(settings, migrate=args.migrate) as stores:
+            await run_ingestion(settings=settings, site=site, stores=stores, stop=stop)
+
+    run_until_signalled(main)
+
+
+def cmd_api(args: argparse.Namespace) -> None:
+    """The HTTP API and dashboard."""
+    from fm.runner import open_stores, serve_api
+
+    settings = load_settings()
+    if settings.admin_token is None:
+        raise ConfigError("FM_ADMIN_TOKEN is not set; `fm api` needs a bearer token for administrators")
+    site = load_site_or_fail(settings.site_file)
+
+    async def main(stop: asyncio.Event) -> None:
+        async with open_stores(settings, migrate=args.migrate) as stores:
+            await serve_api(settings=settings, site=site, stores=stores, stop=stop)
+
+    run_until_signalled(main)
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    """A simulated fleet for the site, against FM_MQTT_URL (or the local demo broker)."""
+    from fm.simulation import run_simulation
+
+    settings = load_settings()
+    site = load_site_or_fail(settings.site_file)
+    run_until_signalled(
+        lambda stop: run_simulation(
+            settings=settings,
+            site=site,
+            stop=stop,
+            faults=args.fault,
+            scenario=args.scenario,
+            limit=args.devices,
+            seed=args.seed,
+        )
+    )
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    """Apply the relational schema migrations."""
+    from storage.relational.migrate import upgrade_database
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(upgrade_database(settings.effective_database_url, args.revision))
+    print(f"database at revision {args.revision}: {_safe_url(settings.effective_database_url)}")
+
+
+def cmd_site_check(args: argparse.Namespace) -> None:
+    """Validate a site file and summarise it."""
+    path: Path = args.file or load_settings().site_file
+    site = load_site_or_fail(path)
+    print(
+        f"{path}: ok — {site.street.name}: {len(site.communities)} communities, "
+        f"{len(site.grids)} grids, {len(site.buildings)} buildings, {len(site.devices)} devices, "
+        f"{len(site.teams)} teams, {len(site.departments)} departments"
+    )
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _fault_arg(value: str) -> tuple[str, str]:
+    device_id, sep, code = value.partition(":")
+    if not sep or not device_id or not code:
+        raise argparse.ArgumentTypeError(f"expected DEVICE:CODE, got {value!r}")
+    return device_id, code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `fm`."""
+    parser = argparse.ArgumentParser(prog="fm", description=__doc__)
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default FM_LOG_LEVEL)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("demo", help="run everything in one process").set_defaults(func=cmd_demo)
+
+    gateway = commands.add_parser("gateway", help="MQTT ingestion + alerts")
+    gateway.add_argument("--migrate", action="store_true", help="apply migrations first")
+    gateway.set_defaults(func=cmd_gateway)
+
+    api = commands.add_parser("api", help="HTTP API and dashboard")
+    api.add_argument("--migrate", action="store_true", help="apply migrations first")
+    api.set_defaults(func=cmd_api)
+
+    simulate = commands.add_parser("simulate", help="simulated fleet with fault injection")
+    simulate.add_argument(
+        "--fault", action="append", type=_fault_arg, default=[], metavar="DEVICE:CODE",
+        help="inject a fault at start (repeatable), e.g. ssc-g01-b1-light-1:short_circuit",
+    )
+    simulate.add_argument("--scenario", type=Path, help="scripted scenario file (YAML)")
+    simulate.add_argument("--devices", type=int, default=None, help="simulate only the first N devices")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    simulate.set_defaults(func=cmd_simulate)
+
+    db = commands.add_parser("db", help="relational store")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    site = commands.add_parser("site", help="site file")
+    site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
+    check = site_commands.add_parser("check", help="validate a site file")
+    check.add_argument("file", nargs="?", type=Path, default=None)
+    check.set_defaults(func=cmd_site_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `fm` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        level = args.log_level or load_settings().log_level
+    except ConfigError as exc:
+        print(f"fm: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        args.func(args)
+    except ConfigError as exc:
+        print(f"fm: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

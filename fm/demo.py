@@ -1,0 +1,91 @@
+"""`fm demo`: broker, simulated fleet, gateway, alerts, API and dashboard in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from alerts.sink import AlertsSink
+from core.settings import Settings
+from fm.broker import EmbeddedBroker
+from fm.runner import broker_address, open_stores, serve_api
+from fm.simulation import start_simulator
+from gateway.service import Gateway
+from governance.model import Site
+
+log = logging.getLogger(__name__)
+
+TOKEN_FILE = "admin-token"
+
+
+def demo_admin_token(settings: Settings) -> str:
+    """FM_ADMIN_TOKEN, else the token saved in the data dir, else a new one saved there (0600)."""
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value()
+    path: Path = settings.data_dir / TOKEN_FILE
+    if path.is_file():
+        saved = path.read_text(encoding="utf-8").strip()
+        if saved:
+            return saved
+    token = secrets.token_urlsafe(32)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+def banner(settings: Settings, *, token: str, site: Site, simulated: int) -> str:
+    """What the operator needs to start using the demo."""
+    mqtt = broker_address(settings)
+    host = "127.0.0.1" if settings.http_host in {"0.0.0.0", "::"} else settings.http_host
+    base = f"http://{host}:{settings.http_port}"
+    fleet = f"{simulated} simulated devices" if simulated else "no simulated fleet (FM_SIMULATE=false)"
+    return "\n".join(
+        [
+            "",
+            f"facility monitor demo — {site.street.name}: {len(site.communities)} communities, "
+            f"{len(site.grids)} grids, {len(site.devices)} devices; {fleet}",
+            f"  dashboard     {base}/",
+            f"  API           {base}/api/v1/workorders   (Authorization: Bearer <token>)",
+            f"  admin token   {token}",
+            f"  MQTT broker   mqtt://{mqtt.host}:{mqtt.port}   (topics {settings.mqtt_prefix}/<device>/...)",
+            f"  data          {settings.data_dir.resolve()}",
+            "  Ctrl-C stops everything.",
+            "",
+        ]
+    )
+
+
+async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> None:
+    """Run every part until ``stop`` is set, then shut down in reverse order."""
+    token = demo_admin_token(settings)
+    settings = settings.model_copy(update={"admin_token": SecretStr(token)})
+    async with contextlib.AsyncExitStack() as stack:
+        if not settings.mqtt_url:
+            mqtt = broker_address(settings)
+            await stack.enter_async_context(EmbeddedBroker(host=mqtt.host, port=mqtt.port))
+        stores = await stack.enter_async_context(open_stores(settings, migrate=True))
+        sink = AlertsSink(sessions=stores.sessions, site=site)
+        gateway = await stack.enter_async_context(
+            Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink)
+        )
+        await gateway.ready()
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(
+                serve_api(settings=settings, site=site, stores=stores, stop=stop, gateway=gateway),
+                name="api",
+            )
+            simulated = 0
+            if settings.simulate:
+                simulated = start_simulator(tasks, settings=settings, site=site, stop=stop)
+            print(banner(settings, token=token, site=site, simulated=simulated), file=sys.stderr, flush=True)
+            await stop.wait()
+    log.info("demo stopped")

@@ -1,0 +1,140 @@
+"""Wires the parts into running processes: gateway → alerts in one process, the API, the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from alerts.sink import AlertsSink
+from api.app import create_app
+from core.settings import Settings
+from gateway.service import Gateway
+from governance.model import Site
+from storage.relational.db import create_engine, session_factory
+from storage.relational.migrate import upgrade_database
+from storage.tsdb.factory import open_timeseries
+from storage.tsdb.port import TimeSeriesStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where the MQTT broker is and how to log in."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+
+def broker_address(settings: Settings) -> BrokerAddress:
+    """FM_MQTT_URL when set, else the embedded broker on loopback at FM_MQTT_PORT."""
+    if not settings.mqtt_url:
+        return BrokerAddress(host="127.0.0.1", port=settings.mqtt_port)
+    parts = urlsplit(settings.mqtt_url)
+    return BrokerAddress(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 1883,
+        username=parts.username,
+        password=parts.password,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """The opened relational and time-series stores of one process."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    timeseries: TimeSeriesStore
+
+
+@contextlib.asynccontextmanager
+async def open_stores(settings: Settings, *, migrate: bool) -> AsyncIterator[Stores]:
+    """Open both stores (migrating the relational one first when asked) and close them after."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if migrate:
+        await upgrade_database(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url)
+    timeseries = open_timeseries(settings.effective_tsdb_url)
+    await timeseries.open()
+    try:
+        yield Stores(engine=engine, sessions=session_factory(engine), timeseries=timeseries)
+    finally:
+        await timeseries.close()
+        await engine.dispose()
+
+
+class GatewayProbe:
+    """Readiness: the gateway holds a live broker connection."""
+
+    name = "mqtt"
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    async def check(self) -> bool:
+        """True while the gateway is connected and subscribed."""
+        return self._gateway.connected
+
+
+async def run_ingestion(*, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event) -> None:
+    """Gateway with alerts wired in as its event sink, until ``stop`` is set."""
+    sink = AlertsSink(sessions=stores.sessions, site=site)
+    async with Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink):
+        await stop.wait()
+
+
+async def serve_api(
+    *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event, gateway: Gateway | None = None
+) -> None:
+    """Serve the API and dashboard with uvicorn until ``stop`` is set."""
+    app = create_app(
+        settings,
+        site=site,
+        sessions=stores.sessions,
+        timeseries=stores.timeseries,
+        readiness=[GatewayProbe(gateway)] if gateway is not None else [],
+    )
+    sock = _listen(settings.http_host, settings.http_port)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    # The caller owns SIGINT/SIGTERM (one stop event for every part), not uvicorn.
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
+    stopping = asyncio.create_task(stop.wait(), name="api-stop")
+    try:
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        server.should_exit = True
+        stopping.cancel()
+        await serving
+        sock.close()
+
+
+class ListenError(Exception):
+    """The HTTP port could not be bound."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the HTTP socket here, so a taken port is a clear error rather than uvicorn's exit."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port} ({exc.strerror}); set FM_HTTP_PORT") from exc
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
