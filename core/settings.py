@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     reconnect_max_s: PositiveSeconds = 30.0
     liveness_sweep_interval_s: PositiveSeconds = 1.0
 
+    # HTTP API: how long /readyz waits for each store or probe before calling it failed.
+    readiness_timeout_s: PositiveSeconds = 2.0
+
     # Simulator cadence (for `fm simulate` / `fm demo`).
     simulate_interval_s: PositiveSeconds = 10.0
 
