@@ -1,0 +1,46 @@
+"""Small helpers for end-to-end tests: free ports, polling with a deadline, mosquitto_pub."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float, interval: float = 0.05, what: str
+) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def mosquitto_pub(*, port: int, topic: str, message: str, qos: int = 1) -> None:
+    """Publish with the real `mosquitto_pub` client, as an operator would."""
+    binary = shutil.which("mosquitto_pub")
+    assert binary, "mosquitto_pub is missing: `make test` installs mosquitto-clients"
+    subprocess.run(
+        [binary, "-h", "127.0.0.1", "-p", str(port), "-q", str(qos), "-t", topic, "-m", message],
+        check=True,
+        timeout=10,
+    )
