@@ -1,0 +1,138 @@
+"""The FastAPI application factory; every resource is built by the lifespan, none at import."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import cast
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.dashboard.views import mount_dashboard
+from api.devices.views import router as devices_router
+from api.errors import StartupError, install_error_handlers
+from api.health.views import router as health_router
+from api.resources import AppResources, ReadinessProbe
+from api.site.views import router as site_router
+from api.workorders.views import router as workorders_router
+from core.settings import Settings
+from governance.model import Site
+from storage.relational.db import create_engine, session_factory
+from storage.tsdb.port import TimeSeriesStore
+
+__all__ = ["ReadinessProbe", "create_app"]
+
+log = logging.getLogger(__name__)
+
+DISTRIBUTION = "facility-monitor"
+
+
+def _package_version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _import_function(module: str, name: str) -> Callable[..., object]:
+    """A function from a sibling package, imported only when the app must build that part."""
+    try:
+        function = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise StartupError(
+            f"cannot build the resource: {module}.{name} is unavailable; pass it to create_app"
+        ) from exc
+    return cast(Callable[..., object], function)
+
+
+def _load_site(path: Path) -> Site:
+    load_site = _import_function("governance.loader", "load_site")
+    return cast(Site, load_site(path))
+
+
+async def _open_timeseries(settings: Settings, stack: AsyncExitStack) -> TimeSeriesStore:
+    open_timeseries = _import_function("storage.tsdb.factory", "open_timeseries")
+    store = cast(TimeSeriesStore, open_timeseries(settings.effective_tsdb_url))
+    await store.open()
+    stack.push_async_callback(store.close)
+    return store
+
+
+async def _build_resources(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    site: Site | None,
+    sessions: async_sessionmaker[AsyncSession] | None,
+    timeseries: TimeSeriesStore | None,
+    readiness: Sequence[ReadinessProbe],
+) -> AppResources:
+    if site is None:
+        site = _load_site(settings.site_file)
+    if sessions is None or timeseries is None:
+        # The embedded SQLite defaults live in the data directory, which may not exist yet.
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if sessions is None:
+        engine = create_engine(settings.effective_database_url)
+        stack.push_async_callback(engine.dispose)
+        sessions = session_factory(engine)
+    if timeseries is None:
+        timeseries = await _open_timeseries(settings, stack)
+    return AppResources(
+        settings=settings,
+        site=site,
+        sessions=sessions,
+        timeseries=timeseries,
+        readiness=tuple(readiness),
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    site: Site | None = None,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    timeseries: TimeSeriesStore | None = None,
+    readiness: Sequence[ReadinessProbe] = (),
+) -> FastAPI:
+    """The API and dashboard; the lifespan builds (and later closes) whatever is not injected.
+
+    Injected resources belong to the caller and are left open at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.resources = await _build_resources(
+                settings,
+                stack,
+                site=site,
+                sessions=sessions,
+                timeseries=timeseries,
+                readiness=readiness,
+            )
+            if settings.admin_token is None:
+                log.warning("FM_ADMIN_TOKEN is not set: every /api route answers 503 until it is")
+            try:
+                yield
+            finally:
+                del app.state.resources
+
+    app = FastAPI(
+        title="facility monitor",
+        version=_package_version(),
+        summary="Facility monitoring for neighbourhood grid governance",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(site_router)
+    app.include_router(devices_router)
+    app.include_router(workorders_router)
+    mount_dashboard(app)
+    return app

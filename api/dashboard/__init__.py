@@ -1,0 +1,1 @@
+"""The web dashboard: static files, no build step, nothing loaded from elsewhere."""

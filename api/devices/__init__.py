@@ -1,0 +1,1 @@
+"""Devices of the site with their live status."""

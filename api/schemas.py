@@ -1,0 +1,36 @@
+"""Shared response building blocks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+
+def _iso_utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+#: An aware datetime rendered as ISO 8601 in UTC with an explicit offset (``+00:00``).
+UtcTimestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str)]
+
+
+class ApiModel(BaseModel):
+    """Base of every response body: immutable, buildable from ORM rows and dataclasses."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+class LocationOut(ApiModel):
+    """Coordinates (WGS84) and/or a free-text place."""
+
+    lat: float | None
+    lon: float | None
+    text: str
+
+
+class ErrorOut(ApiModel):
+    """Every error body."""
+
+    detail: str

@@ -1,0 +1,1 @@
+"""The governance hierarchy of the site, for grouping on the dashboard."""

@@ -1,0 +1,1 @@
+"""Work orders raised by faults, read-only so far."""
