@@ -1,0 +1,1 @@
+"""Tests of the device side: behaviour, fault injection, client and fleet simulator."""
