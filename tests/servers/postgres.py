@@ -1,1 +1,210 @@
 """Fixture starting a real postgres process on a free port in a temporary directory."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+#: Generous bounds for a loaded CI machine; the loops return as soon as the server answers.
+STARTUP_TIMEOUT_S = 30.0
+SHUTDOWN_TIMEOUT_S = 15.0
+POLL_INTERVAL_S = 0.05
+SUPERUSER = "postgres"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresServer:
+    """A running PostgreSQL cluster with trust authentication for ``postgres`` on loopback."""
+
+    host: str
+    port: int
+    data_dir: Path
+
+    def url(self, dbname: str) -> str:
+        """SQLAlchemy URL of database ``dbname`` on this server."""
+        return f"postgresql+psycopg://{SUPERUSER}@{self.host}:{self.port}/{dbname}"
+
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        """A plain autocommit psycopg connection (for fixtures and assertions)."""
+        return psycopg.connect(
+            host=self.host, port=self.port, user=SUPERUSER, dbname=dbname, autocommit=True
+        )
+
+    def create_database(self, dbname: str) -> str:
+        """Create an empty database and return its SQLAlchemy URL."""
+        with self.connect() as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"'.encode())
+        return self.url(dbname)
+
+    def drop_database(self, dbname: str) -> None:
+        """Drop a database, disconnecting anything a test left behind."""
+        with self.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'.encode())
+
+
+def _bin_dir() -> Path:
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/postgres"),
+        key=lambda path: int(Path(path).parent.parent.name),
+    )
+    if candidates:
+        return Path(candidates[-1]).parent
+    found = shutil.which("postgres")
+    if found:
+        return Path(found).parent
+    pytest.fail(
+        "PostgreSQL server binaries (initdb, postgres) not found; "
+        "`make test` installs them (`make system-deps` installs the Debian package postgresql)"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """Who runs initdb and postgres: the postgres system user when we are root, else us."""
+
+    uid: int | None = None
+    gid: int | None = None
+    extra_groups: list[int] | None = None
+
+    def chown(self, path: Path) -> None:
+        """Hand ``path`` to that user."""
+        if self.uid is not None and self.gid is not None:
+            os.chown(path, self.uid, self.gid)
+
+
+def _identity() -> _Identity:
+    if os.geteuid() != 0:
+        return _Identity()
+    try:
+        user = pwd.getpwnam(SUPERUSER)
+    except KeyError:
+        pytest.fail("running as root needs the `postgres` system user; `make test` creates it")
+    # PostgreSQL refuses to run as root; drop to its own user and shed root's groups.
+    return _Identity(uid=user.pw_uid, gid=user.pw_gid, extra_groups=[])
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"postgres exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with psycopg.connect(host=HOST, port=port, user=SUPERUSER, dbname="postgres"):
+                return
+        except psycopg.OperationalError as exc:
+            last_error = exc
+        time.sleep(POLL_INTERVAL_S)
+    pytest.fail(f"postgres did not accept connections in {STARTUP_TIMEOUT_S}s: {last_error}")
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Run initdb and postgres in a fresh temporary directory; stop and remove it after."""
+    bin_dir = _bin_dir()
+    who = _identity()
+    # Not under pytest's tmp_path: its root-only parent directories would lock postgres out.
+    root = Path(tempfile.mkdtemp(prefix="fm-postgres-"))
+    data_dir, socket_dir, log = root / "data", root / "sock", root / "postgres.log"
+    try:
+        who.chown(root)
+        subprocess.run(
+            [
+                bin_dir / "initdb",
+                "-D",
+                data_dir,
+                "-U",
+                SUPERUSER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            user=who.uid,
+            group=who.gid,
+            extra_groups=who.extra_groups,
+        )
+        socket_dir.mkdir()
+        who.chown(socket_dir)
+        port = _free_port()
+        with log.open("wb") as log_file:
+            process = subprocess.Popen(
+                [
+                    bin_dir / "postgres",
+                    "-D",
+                    data_dir,
+                    "-p",
+                    str(port),
+                    "-k",
+                    socket_dir,
+                    "-c",
+                    f"listen_addresses={HOST}",
+                    # Durability is not under test here; these make the cluster fast to use.
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                user=who.uid,
+                group=who.gid,
+                extra_groups=who.extra_groups,
+            )
+        try:
+            _wait_until_ready(process, port, log)
+            yield PostgresServer(host=HOST, port=port, data_dir=data_dir)
+        finally:
+            process.send_signal(signal.SIGINT)  # "fast shutdown": disconnect clients, exit
+            try:
+                process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole test session."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database per test: ``postgresql+psycopg://postgres@127.0.0.1:<port>/<db>``."""
+    dbname = f"test_{uuid.uuid4().hex[:16]}"
+    url = postgres_server.create_database(dbname)
+    yield url
+    postgres_server.drop_database(dbname)

@@ -1,0 +1,1 @@
+"""Tests of the relational migrations and the time-series adapters."""
