@@ -1,0 +1,72 @@
+"""The gateway's event sink in production: each device event in its own transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.changes import ChangeKind, OrderChange
+from alerts.flows import handle_event
+from core.clock import Clock, utcnow
+from core.events import DeviceEvent
+from governance.model import Site
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class SinkStats:
+    """Counters of one sink since it started (read by /metrics and tests)."""
+
+    handled: int = 0  # events whose transaction committed
+    opened: int = 0  # new work orders
+    deduplicated: int = 0  # raises folded into an already open order or episode
+    recovered: int = 0  # orders marked recovered by a clear
+    rejected: int = 0  # events for devices the site does not have
+    failed: int = 0  # events whose handling raised; logged with the event
+
+
+class AlertsSink:
+    """``core.events.EventSink`` that turns device events into episodes and work orders."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        site: Site,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._site = site
+        self._clock = clock
+        self.stats = SinkStats()
+
+    async def publish(self, event: DeviceEvent) -> None:
+        """Handle one event; a failure is logged and counted, never raised to the gateway."""
+        if event.device_id not in self._site.devices:
+            self.stats.rejected += 1
+            log.warning("alerts: rejected event for unknown device: %r", event)
+            return
+        try:
+            async with self._sessions.begin() as session:
+                changes = await handle_event(
+                    session, site=self._site, event=event, now=self._clock()
+                )
+        except Exception:
+            # One bad event must not stop the gateway loop; the next one gets a fresh session.
+            self.stats.failed += 1
+            log.exception("alerts: failed to handle %r", event)
+            return
+        self._count(event, changes)
+
+    def _count(self, event: DeviceEvent, changes: list[OrderChange]) -> None:
+        self.stats.handled += 1
+        kinds = {change.kind for change in changes}
+        if ChangeKind.OPENED in kinds:
+            self.stats.opened += 1
+        elif event.active:
+            self.stats.deduplicated += 1
+        if ChangeKind.RECOVERED in kinds:
+            self.stats.recovered += 1
