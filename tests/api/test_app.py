@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from api.app import create_app
 from api.errors import StartupError, describe_validation_errors
@@ -41,8 +42,10 @@ async def test_lifespan_builds_and_disposes_its_own_engine(
         ready = await client.get("/readyz")
         orders = await client.get("/api/v1/workorders")
         engine: AsyncEngine = resources.sessions.kw["bind"]
+        assert isinstance(engine.pool, QueuePool)
         assert engine.pool.checkedin() >= 1
     # Disposed at shutdown: the pool was replaced by an empty one.
+    assert isinstance(engine.pool, QueuePool)
     assert engine.pool.checkedin() == 0
     assert ready.status_code == 200
     assert [o["device_id"] for o in orders.json()] == ["light-1"]
