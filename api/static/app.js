@@ -176,7 +176,11 @@ async function refresh() {
       return;
     }
     // The service may be restarting: say so and keep polling.
-    showMessage(error instanceof ApiError ? error.message : `Cannot reach the service (${error.message}); retrying.`);
+    showMessage(
+      error instanceof ApiError
+        ? error.message
+        : `Cannot reach the service (${error.message}); retrying.`
+    );
   }
   schedule();
 }
