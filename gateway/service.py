@@ -1,0 +1,282 @@
+"""The gateway: MQTT in, validated telemetry to the time-series store, device events to a sink.
+
+``Gateway`` is an async context manager owning three named tasks in one ``asyncio.TaskGroup``:
+``gateway-mqtt`` (connect, subscribe, decode, rules, liveness; reconnects with jittered
+exponential backoff), ``gateway-writer`` (batched store writes) and ``gateway-liveness`` (the
+silence sweep). Rule and liveness state live in the gateway object, so they survive reconnects.
+Every message is handled inside its own ``try``: a bad payload or a failing sink is counted and
+logged, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+
+from core.clock import Clock, utcnow
+from core.events import DeviceEvent, EventSink
+from core.settings import Settings
+from gateway.backoff import Backoff
+from gateway.decode import Decoder, DeviceReport, Reading, Rejection, StatusReport
+from gateway.liveness import Liveness
+from gateway.rules import RuleEngine
+from gateway.stats import GatewayStats
+from gateway.writer import TelemetryWriter
+from governance.model import Site
+from sensors.contract import device_subscriptions
+from storage.tsdb.port import TimeSeriesStore
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBE_QOS = 1
+DEFAULT_MQTT_PORT = 1883
+_NO_EVENTS: tuple[DeviceEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    """Where the broker listens and how to log in."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+
+def broker_endpoint(settings: Settings) -> BrokerEndpoint:
+    """``FM_MQTT_URL`` when set, else the embedded broker on loopback at ``FM_MQTT_PORT``."""
+    if not settings.mqtt_url:
+        return BrokerEndpoint(host="127.0.0.1", port=settings.mqtt_port)
+    parts = urlsplit(settings.mqtt_url)
+    return BrokerEndpoint(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or DEFAULT_MQTT_PORT,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class Gateway:
+    """MQTT ingestion for one site; use as ``async with Gateway(...) as gateway``."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        site: Site,
+        store: TimeSeriesStore,
+        sink: EventSink,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.stats = GatewayStats()
+        self._settings = settings
+        self._sink = sink
+        self._clock = clock
+        self._broker = broker_endpoint(settings)
+        self._decoder = Decoder.from_settings(settings, site)
+        self._rules = RuleEngine(site)
+        self._liveness = Liveness(site=site, clock=clock)
+        self._writer = TelemetryWriter.from_settings(settings, store=store, stats=self.stats)
+        self._subscribed = asyncio.Event()
+        self._connected = False
+        # Sweep and message loop both emit; one at a time keeps each device's events in order.
+        self._emit_lock = asyncio.Lock()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._loops: list[asyncio.Task[None]] = []
+        self._writer_task: asyncio.Task[None] | None = None
+
+    # Public surface ----------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while connected to the broker and subscribed (for ``/readyz``)."""
+        return self._connected
+
+    @property
+    def rules(self) -> RuleEngine:
+        """The fault-rule state (``snapshot()`` / ``restore()``)."""
+        return self._rules
+
+    @property
+    def liveness(self) -> Liveness:
+        """The online/offline state of the devices."""
+        return self._liveness
+
+    async def ready(self) -> None:
+        """Return once the gateway is connected and subscribed (again, after a reconnect)."""
+        await self._subscribed.wait()
+
+    async def __aenter__(self) -> Gateway:
+        if self._tasks is not None:
+            raise RuntimeError("a Gateway can be entered only once")
+        tasks = asyncio.TaskGroup()
+        await tasks.__aenter__()
+        self._tasks = tasks
+        self._writer_task = tasks.create_task(self._writer.run(), name="gateway-writer")
+        self._loops = [
+            tasks.create_task(self._ingest(), name="gateway-mqtt"),
+            tasks.create_task(self._sweep(), name="gateway-liveness"),
+        ]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._tasks is not None and self._writer_task is not None
+        # Stop taking messages first, then let the writer drain what was accepted.
+        for task in self._loops:
+            task.cancel()
+        await asyncio.wait(self._loops)
+        self._writer.close()
+        await asyncio.wait({self._writer_task})
+        self._connected = False
+        await self._tasks.__aexit__(exc_type, exc, tb)
+
+    # Message loop ------------------------------------------------------------------------------
+
+    async def _ingest(self) -> None:
+        settings = self._settings
+        backoff = Backoff(initial_s=settings.reconnect_initial_s, max_s=settings.reconnect_max_s)
+        topics = device_subscriptions(settings.mqtt_prefix)
+        subscriptions = [(topic, SUBSCRIBE_QOS) for topic in topics]
+        broker = self._broker
+        while True:
+            try:
+                # A persistent session (fixed id, clean_session False): the broker keeps QoS 1
+                # messages for us while we reconnect.
+                async with aiomqtt.Client(
+                    broker.host,
+                    broker.port,
+                    username=broker.username,
+                    password=broker.password,
+                    identifier=settings.mqtt_client_id,
+                    clean_session=False,
+                ) as client:
+                    await client.subscribe(subscriptions)
+                    self._on_subscribed()
+                    backoff.reset()
+                    async for message in client.messages:
+                        payload = message.payload
+                        if type(payload) is not bytes:
+                            payload = _as_bytes(payload)
+                        await self._on_message(message.topic.value, payload)
+            except aiomqtt.MqttError as exc:
+                delay = backoff.next_delay()
+                if self._connected:
+                    self.stats.disconnects += 1
+                    log.warning("lost the broker (%s); reconnecting in %.2fs", exc, delay)
+                else:
+                    log.warning(
+                        "cannot reach the broker at %s:%s (%s); retrying in %.2fs",
+                        broker.host,
+                        broker.port,
+                        exc,
+                        delay,
+                    )
+            finally:
+                self._connected = False
+                self._subscribed.clear()
+            await asyncio.sleep(delay)
+
+    def _on_subscribed(self) -> None:
+        if self.stats.connects:
+            self._liveness.grace()  # we were away, not the devices
+        self.stats.connects += 1
+        self._connected = True
+        self._subscribed.set()
+        log.info("subscribed to %s:%s", self._broker.host, self._broker.port)
+
+    async def _on_message(self, topic: str, payload: bytes) -> None:
+        """Handle one message; nothing it contains can stop the loop."""
+        self.stats.received += 1
+        try:
+            events = self._process(topic, payload)
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("failed to handle a message on %s", topic)
+            return
+        for event in events:
+            await self._emit(event)
+
+    def _process(self, topic: str, payload: bytes) -> tuple[DeviceEvent, ...]:
+        now = self._clock().timestamp()
+        decoded = self._decoder.decode(topic, payload, now)
+        if type(decoded) is Rejection:
+            self._count_rejection(decoded)
+            return _NO_EVENTS
+        self.stats.accepted += 1
+        if type(decoded) is Reading:
+            back = self._liveness.seen(decoded.device_id, now)
+            fired = self._rules.on_reading(decoded)
+            if fired is None:
+                self.stats.stale += 1
+                return _NO_EVENTS if back is None else (back,)
+            self._writer.add(decoded)
+            return fired if back is None else (back, *fired)
+        if type(decoded) is DeviceReport:
+            back = self._liveness.seen(decoded.device_id, now)
+            reported = self._rules.on_report(decoded)
+            return tuple(e for e in (back, reported) if e is not None)
+        if type(decoded) is StatusReport:
+            if decoded.online:
+                self._rules.on_online(decoded.device_id)
+            change = self._liveness.status(decoded.device_id, online=decoded.online, ts=now)
+            return _NO_EVENTS if change is None else (change,)
+        raise TypeError(f"unexpected decoder result {decoded!r}")
+
+    def _count_rejection(self, rejection: Rejection) -> None:
+        count = self.stats.reject(rejection.reason)
+        # Log the 1st, 2nd, 4th, 8th … of each reason: visible, but a flood cannot drown the log.
+        if count & (count - 1) == 0:
+            log.warning(
+                "rejected a message (%s) from %s: %s [%d %s so far]",
+                rejection.reason,
+                rejection.device_id or "?",
+                rejection.detail,
+                count,
+                rejection.reason,
+            )
+
+    async def _emit(self, event: DeviceEvent) -> None:
+        async with self._emit_lock:
+            try:
+                await self._sink.publish(event)
+            except Exception:
+                self.stats.sink_errors += 1
+                log.exception("event sink failed on %s %s", event.device_id, event.code)
+            else:
+                self.stats.events_emitted += 1
+
+    # Liveness sweep ----------------------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        interval = self._settings.liveness_sweep_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            if not self._connected:
+                continue  # silence while we are cut off says nothing about the devices
+            try:
+                events = self._liveness.sweep()
+            except Exception:
+                self.stats.handler_errors += 1
+                log.exception("liveness sweep failed")
+                continue
+            for event in events:
+                await self._emit(event)
+
+
+def _as_bytes(payload: object) -> bytes:
+    """aiomqtt types payloads loosely; paho always delivers bytes, but be exact anyway."""
+    if isinstance(payload, bytes | bytearray | memoryview):
+        return bytes(payload)
+    if payload is None:
+        return b""
+    return str(payload).encode()

@@ -1,0 +1,37 @@
+"""Counters of one gateway, for logs, tests and ``/metrics``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.decode import RejectReason
+
+
+@dataclass(slots=True)
+class GatewayStats:
+    """Monotonic counts since the gateway started (``pending_points`` is a gauge)."""
+
+    received: int = 0
+    accepted: int = 0
+    rejected: dict[RejectReason, int] = field(default_factory=dict)
+    stale: int = 0
+    events_emitted: int = 0
+    sink_errors: int = 0
+    handler_errors: int = 0
+    points_written: int = 0
+    points_dropped: int = 0
+    write_errors: int = 0
+    pending_points: int = 0
+    connects: int = 0
+    disconnects: int = 0
+
+    @property
+    def rejected_total(self) -> int:
+        """Rejected messages, all reasons together."""
+        return sum(self.rejected.values())
+
+    def reject(self, reason: RejectReason) -> int:
+        """Count one rejection; returns the new count for that reason."""
+        count = self.rejected.get(reason, 0) + 1
+        self.rejected[reason] = count
+        return count
