@@ -89,9 +89,9 @@ def make_event(
     return DeviceEvent(device_id, code, active, severity, ts, source)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database per test."""
+    """A fresh, empty database per test: a SQLite file, and a real PostgreSQL server's."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'alerts.sqlite3'}"
     url: str = request.getfixturevalue("postgres_url")
