@@ -138,7 +138,7 @@ class DeviceClient:
         refusal = self._refusal
         self._stopping = True
         self._paho.disconnect()
-        self._paho.loop_stop()
+        self._stop_thread()
         reason = f"refused: {refusal}" if refusal else f"no CONNACK within {timeout_s} s"
         raise DeviceConnectError(self.device_id, f"{self.host}:{self.port} {reason}")
 
@@ -153,7 +153,7 @@ class DeviceClient:
             except (RuntimeError, ValueError) as exc:
                 log.warning("%s: offline status not confirmed: %s", self.device_id, exc)
         self._paho.disconnect()
-        self._paho.loop_stop()
+        self._stop_thread()
         self._connected.clear()
 
     def crash(self) -> None:
@@ -161,9 +161,15 @@ class DeviceClient:
         self._stopping = True
         self._connected.clear()
         if self._network is None:
-            self._paho.loop_stop()  # its thread exits without sending anything
+            self._stop_thread()  # the thread exits without sending anything
         # paho has no public "abort"; closing its socket is exactly a dead device's behaviour.
         self._paho._sock_close()
+
+    def _stop_thread(self) -> None:
+        """Stop paho's network thread and close the wake-up socket pair it leaves behind."""
+        self._paho.loop_stop()
+        # loop_start() makes a new pair each time; paho only closes the old one when collected.
+        self._paho._reset_sockets(sockpair_only=True)
 
     # -- shared asyncio loop mode -----------------------------------------------------------
 
@@ -223,16 +229,18 @@ class DeviceClient:
     def _on_connect(
         self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any
     ) -> None:
-        self._connack.set()
-        if reason_code.is_failure:
-            self._refusal = str(reason_code)
-            log.warning("%s: broker refused connection: %s", self.device_id, reason_code)
-            return
-        self.connects += 1
-        client.publish(self.status_topic, STATUS_ONLINE, STATUS_QOS, True)
-        self._connected.set()
-        if self._network is not None:
-            self._network.connected(self)
+        try:
+            if reason_code.is_failure:
+                self._refusal = str(reason_code)
+                log.warning("%s: broker refused connection: %s", self.device_id, reason_code)
+                return
+            self.connects += 1
+            client.publish(self.status_topic, STATUS_ONLINE, STATUS_QOS, True)
+            self._connected.set()
+            if self._network is not None:
+                self._network.connected(self)
+        finally:
+            self._connack.set()  # last: connect() may return the moment it is set
 
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any

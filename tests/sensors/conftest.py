@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import threading
@@ -129,3 +130,12 @@ def subscribe(broker: Broker) -> Iterator[Callable[[str], Subscriber]]:
     yield factory
     for subscriber in made:
         subscriber.close()
+
+
+async def await_until(condition: Callable[[], bool], *, timeout_s: float, what: str) -> None:
+    """Like ``wait_until`` but yields to the event loop while polling."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(POLL_S)

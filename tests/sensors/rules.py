@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from sensors.contract import MetricValue
 from sensors.profiles import Condition, FaultSpec, MetricKind, Profile
 
-_OPS: Mapping[str, Callable[[object, object], bool]] = {
+_OPS: Mapping[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
     "<": operator.lt,
@@ -25,7 +26,7 @@ def holds(
     threshold = condition.value
     if isinstance(threshold, str):
         threshold = params[threshold.removeprefix("$")]
-    return _OPS[condition.op](reading[condition.metric], threshold)
+    return bool(_OPS[condition.op](reading[condition.metric], threshold))
 
 
 def all_hold(
