@@ -1,9 +1,8 @@
-"""A private Mosquitto broker and an MQTT subscriber for the sensors tests."""
+"""Brokers, an MQTT subscriber and polling helpers for the sensors tests."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import threading
 import time
@@ -16,7 +15,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-MOSQUITTO = "/usr/sbin/mosquitto"
+from tests.servers.mosquitto import MosquittoServer, free_port
+
+MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
 STARTUP_DEADLINE_S = 10.0
 POLL_S = 0.02
 
@@ -30,51 +31,38 @@ def wait_until(condition: Callable[[], bool], *, timeout_s: float, what: str) ->
         time.sleep(POLL_S)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-@dataclass(frozen=True, slots=True)
-class Broker:
-    """Where the test broker listens."""
-
-    host: str
-    port: int
+Broker = MosquittoServer
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """A real Mosquitto process on a free port, anonymous access, stopped at teardown."""
-    port = _free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        f"log_dest file {tmp_path / 'mosquitto.log'}\n"
+def broker(mosquitto: MosquittoServer) -> MosquittoServer:
+    """The shared real Mosquitto fixture (tests/servers/mosquitto.py), under a local name."""
+    return mosquitto
+
+
+PASSWORD_USER = "device-user"
+PASSWORD_SECRET = "s3cret-pass"
+
+
+@pytest.fixture
+def password_broker(tmp_path: Path) -> Iterator[MosquittoServer]:
+    """A real Mosquitto that refuses anonymous clients and knows one user."""
+    directory = tmp_path / "mosquitto-auth"
+    directory.mkdir()
+    server = MosquittoServer(directory, free_port())
+    passwords = directory / "passwords"
+    subprocess.run(
+        [MOSQUITTO_PASSWD, "-b", "-c", str(passwords), PASSWORD_USER, PASSWORD_SECRET],
+        check=True,
+        capture_output=True,
     )
-    process = subprocess.Popen(
-        [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    config = server.config.read_text().replace("allow_anonymous true", "allow_anonymous false")
+    server.config.write_text(config + f"password_file {passwords}\n")
+    server.start()
     try:
-        wait_until(lambda: _accepts(port), timeout_s=STARTUP_DEADLINE_S, what="mosquitto")
-        yield Broker("127.0.0.1", port)
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STARTUP_DEADLINE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from sensors.contract import (
     telemetry_topic,
 )
 from sensors.faults import faulty_reading
-from tests.sensors.conftest import Broker, Subscriber, wait_until
+from tests.sensors.conftest import PASSWORD_SECRET, PASSWORD_USER, Broker, Subscriber, wait_until
 
 pytestmark = pytest.mark.integration
 DEADLINE_S = 10.0
@@ -157,3 +157,37 @@ def test_an_unreachable_broker_and_bad_options_are_reported(broker: Broker) -> N
     silent = DeviceClient("ok", host="127.0.0.1", port=1)  # nothing listens on port 1
     with pytest.raises(DeviceConnectError, match="no CONNACK"):
         silent.connect(timeout_s=0.5)
+
+
+def test_credentials_are_sent_and_a_refusal_is_reported(password_broker: Broker) -> None:
+    host, port = password_broker.host, password_broker.port
+    client = DeviceClient(
+        "pipe-auth", host=host, port=port, username=PASSWORD_USER, password=PASSWORD_SECRET
+    )
+    client.connect(timeout_s=DEADLINE_S)
+    assert client.connected
+    client.close()
+    intruder = DeviceClient(
+        "pipe-auth", host=host, port=port, username=PASSWORD_USER, password="wrong"
+    )
+    with pytest.raises(DeviceConnectError, match="refused"):
+        intruder.connect(timeout_s=DEADLINE_S)
+
+
+def test_the_client_reconnects_and_announces_itself_again(
+    broker: Broker, make_client: Callable[..., DeviceClient], subscribe: Callable[[str], Subscriber]
+) -> None:
+    client = make_client("light-back")
+    assert client.connects == 1
+    broker.stop()
+    wait_until(lambda: not client.connected, timeout_s=DEADLINE_S, what="the loss to be noticed")
+    broker.start()  # same port, empty retained store
+    wait_until(
+        lambda: client.connects == 2 and client.connected, timeout_s=DEADLINE_S, what="reconnect"
+    )
+    late = subscribe(status_topic("light-back"))
+    wait_until(
+        lambda: _statuses(late, "light-back") == [STATUS_ONLINE],
+        timeout_s=DEADLINE_S,
+        what="rebirth",
+    )

@@ -194,3 +194,36 @@ async def test_a_scenario_plays_and_stop_leaves_everyone_offline(
         timeout_s=DEADLINE_S,
         what="graceful offline of every device",
     )
+
+
+async def test_the_fleet_reconnects_after_a_broker_restart(
+    broker: Broker, subscribe: Callable[[str], Subscriber]
+) -> None:
+    fleet = _fleet()[:3]
+    simulator = FleetSimulator(fleet, host=broker.host, port=broker.port, interval_s=0.2, seed=5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(simulator.run(stop))
+    await await_until(lambda: simulator.stats.connected == 3, timeout_s=DEADLINE_S, what="connect")
+    await asyncio.to_thread(broker.stop)
+    await await_until(lambda: simulator.stats.connected == 0, timeout_s=DEADLINE_S, what="loss")
+    await asyncio.to_thread(broker.start)
+    await await_until(
+        lambda: (
+            all(simulator.client(d.id).connects == 2 for d in fleet)
+            and simulator.stats.connected == 3
+        ),
+        timeout_s=DEADLINE_S,
+        what="every device back",
+    )
+    watcher = subscribe("fm/#")
+    await await_until(
+        lambda: all(
+            Traffic(watcher.messages()).status[d.id] == [STATUS_ONLINE]
+            and Traffic(watcher.messages()).telemetry[d.id]
+            for d in fleet
+        ),
+        timeout_s=DEADLINE_S,
+        what="retained births and fresh readings",
+    )
+    stop.set()
+    await asyncio.wait_for(task, DEADLINE_S)
