@@ -1,0 +1,61 @@
+"""In-memory stand-ins for the gateway's two outputs (unit and gateway-level tests only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from core.events import DeviceEvent
+from storage.tsdb.port import Aggregate, Point, Sample, TimeSeriesError
+
+
+class MemoryStore:
+    """A TimeSeriesStore keeping points in a list; can be told to fail the next writes."""
+
+    def __init__(self) -> None:
+        self.points: list[Point] = []
+        self.batches: list[int] = []
+        self.fail_next = 0
+        self.attempts = 0
+
+    async def open(self) -> None:
+        """Nothing to open."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+    async def ping(self) -> bool:
+        return True
+
+    async def write(self, points: Sequence[Point]) -> None:
+        self.attempts += 1
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise TimeSeriesError("injected failure", store="memory://")
+        self.points.extend(points)
+        self.batches.append(len(points))
+
+    async def read(
+        self,
+        *,
+        device_id: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        aggregate: Aggregate | None = None,
+        every_s: float | None = None,
+    ) -> list[Sample]:
+        raise NotImplementedError("the gateway never reads")
+
+
+class ListSink:
+    """An EventSink collecting events; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.events: list[DeviceEvent] = []
+        self.fail = False
+
+    async def publish(self, event: DeviceEvent) -> None:
+        if self.fail:
+            raise RuntimeError("injected sink failure")
+        self.events.append(event)
