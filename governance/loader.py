@@ -44,8 +44,8 @@ try:  # libyaml composes the example site about five times faster, with the same
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _YamlLoader  # type: ignore[assignment]
 
-#: Aliases can make a small file expand enormously; far above any real site (~15k nodes).
-MAX_EXPANDED_NODES = 2_000_000
+#: Aliases can make a small file expand enormously; ~30x the example site (~15k nodes).
+MAX_EXPANDED_NODES = 500_000
 MISSING_HINTS = {
     ("building", "grid"): "every building belongs to exactly one grid",
     ("grid", "team"): "every grid is served by exactly one team",
@@ -138,6 +138,8 @@ class _Reader(ReferenceChecks):
         self.problems: list[SiteProblem] = []
         #: ids of entries that failed validation, so references to them don't report twice.
         self.broken: dict[str, set[str]] = {section: set() for section in SECTIONS}
+        self.unreadable: set[str] = set()
+        self._expanded = 0
 
     # Reporting ------------------------------------------------------------------------------
 
@@ -211,21 +213,34 @@ class _Reader(ReferenceChecks):
             self.problems.append(SiteProblem(self.source, line, f"{kind}: {detail}"))
         except yaml.YAMLError as exc:
             self.problems.append(SiteProblem(self.source, None, f"YAML error: {exc}"))
+        except RecursionError:
+            self.problems.append(SiteProblem(self.source, None, "the YAML is nested too deeply"))
         finally:
             loader.dispose()
         return None
 
     def record_lines(self, root: yaml.Node) -> None:
         """Fill ``self.lines`` and report duplicate keys, which YAML would silently overwrite."""
-        expanded = 0
-        stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
-        while stack:
-            node, loc = stack.pop()
-            expanded += 1
-            if expanded > MAX_EXPANDED_NODES:
-                self.report(loc, "the document expands to too many nodes (nested aliases?)")
-                return
-            self.lines.setdefault(loc, node.start_mark.line + 1)
+        self._expanded = 0
+        self._walk(root, (), set())
+
+    def _walk(self, node: yaml.Node, loc: Loc, ancestors: set[int]) -> bool:
+        """Record one subtree; False once the walk must stop (cycle or alias bomb)."""
+        self._expanded += 1
+        if self._expanded > MAX_EXPANDED_NODES:
+            self.report(loc, "the document expands to too many nodes (nested aliases?)")
+            return False
+        if id(node) in ancestors:
+            self.report(loc, "an alias refers to a node that contains it (a cycle)")
+            return False
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        ancestors.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return all(
+                    self._walk(item, (*loc, index), ancestors)
+                    for index, item in enumerate(node.value)
+                )
             if isinstance(node, yaml.MappingNode):
                 first_line: dict[str, int] = {}
                 for key_node, value_node in node.value:
@@ -240,9 +255,11 @@ class _Reader(ReferenceChecks):
                         self.problems.append(SiteProblem(self.source, line, reason))
                     first_line.setdefault(key, line)
                     self.lines.setdefault((*loc, key), line)
-                    stack.append((value_node, (*loc, key)))
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend((item, (*loc, index)) for index, item in enumerate(node.value))
+                    if not self._walk(value_node, (*loc, key), ancestors):
+                        return False
+            return True
+        finally:
+            ancestors.discard(id(node))
 
     def validate(self, model: type[_S], data: Any, loc: Loc, label: str, noun: str) -> _S | None:
         try:
@@ -332,6 +349,7 @@ class _Reader(ReferenceChecks):
             self.report(
                 (section,), f"'{section}' must be a list of entries, each starting with '- '"
             )
+            self.unreadable.add(section)
             return []
         noun = SECTIONS[section][0]
         entries: list[tuple[int, _S]] = []

@@ -55,6 +55,8 @@ class ReferenceChecks:
     """Checks over validated entries; problems go to ``report``."""
 
     broken: dict[str, set[str]]
+    #: Sections that are not lists at all; every reference into them would be noise.
+    unreadable: set[str]
 
     def report(self, loc: Loc, reason: str) -> None:
         """Record a problem at the node ``loc`` points to."""
@@ -70,7 +72,7 @@ class ReferenceChecks:
         """Report a reference to an entry that doesn't exist (unless that entry was invalid)."""
         if ref in known:
             return True
-        if ref not in self.broken[section]:
+        if ref not in self.broken[section] and section not in self.unreadable:
             noun = SECTIONS[section][0]
             self.report(loc, f"{label} refers to unknown {noun} '{ref}' ({hint(ref, known)})")
         return False
@@ -104,13 +106,14 @@ class ReferenceChecks:
             loc = ("teams", index, "grid")
             if self.check_ref(loc, f"team '{team.id}'", "grids", team.grid, grid_by_id):
                 named = grid_by_id[team.grid].team
-                if named != team.id:
+                # An unknown team named by the grid is reported at the grid already.
+                if named != team.id and named in team_by_id:
                     self.report(
                         loc,
                         f"team '{team.id}' serves grid '{team.grid}', "
                         f"but that grid names team '{named}'",
                     )
-            self.check_team_people(index, team, building_by_id, people)
+            self.check_team_people(index, team, building_by_id, grid_by_id, people)
         for index, building in buildings:
             self.check_ref(
                 ("buildings", index, "grid"),
@@ -125,6 +128,7 @@ class ReferenceChecks:
         index: int,
         team: TeamSpec,
         buildings: Mapping[str, BuildingSpec],
+        grids: Collection[str],
         people: dict[str, int | None],
     ) -> None:
         """Person ids unique site-wide; each answers for existing buildings of the team's grid."""
@@ -146,7 +150,7 @@ class ReferenceChecks:
                 if not self.check_ref(where, label, "buildings", building_id, buildings):
                     continue
                 grid = buildings[building_id].grid
-                if grid != team.grid:
+                if grid != team.grid and grid in grids and team.grid in grids:
                     self.report(
                         where,
                         f"{label} answers for building '{building_id}' of grid '{grid}', "
