@@ -92,6 +92,11 @@ class SimulatedDevice:
         if self.type not in PROFILES:
             known = ", ".join(sorted(PROFILES))
             raise DeviceSpecError(self.id, f"unknown type {self.type!r} (known: {known})")
+        for name, value in self.params.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise DeviceSpecError(self.id, f"param {name!r} must be a number, not {value!r}")
+            if not math.isfinite(value):
+                raise DeviceSpecError(self.id, f"param {name!r} must be finite, not {value}")
 
     @property
     def profile(self) -> Profile:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sensors.behaviour import SimulatedDevice, SimulationError, normal_reading
 from sensors.client import AsyncioNetwork, DeviceClient
@@ -233,6 +234,13 @@ class FleetSimulator:
         else:
             self._skipped += 1
 
+    def _guarded(self, action: Callable[[Any], None], argument: Any) -> None:
+        """One device's or step's failure is logged; the fleet keeps running."""
+        try:
+            action(argument)
+        except Exception:
+            log.exception("simulator: %s(%r) failed", action.__name__, argument)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Connect every device, publish until ``stop`` is set, then leave gracefully."""
         loop = asyncio.get_running_loop()
@@ -256,10 +264,10 @@ class FleetSimulator:
             while not stop.is_set():
                 now = loop.time()
                 while steps and start + steps[0].at_s <= now:
-                    self._play(steps.pop(0))
+                    self._guarded(self._play, steps.pop(0))
                 while schedule and schedule[0][0] <= now:
                     due, index, device_id = heapq.heappop(schedule)
-                    self._publish(device_id)
+                    self._guarded(self._publish, device_id)
                     heapq.heappush(schedule, (due + self.interval_s, index, device_id))
                 wake = min(
                     schedule[0][0] if schedule else now + self.interval_s,

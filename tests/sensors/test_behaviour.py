@@ -103,11 +103,16 @@ def test_readings_are_deterministic_for_a_seed_and_a_time() -> None:
 
 
 @pytest.mark.parametrize(
-    ("device_id", "device_type", "message"),
-    [("bad id!", "pipe", "must match"), ("ok-1", "toaster", "unknown type 'toaster'")],
+    ("device_id", "device_type", "params", "message"),
+    [
+        ("bad id!", "pipe", {}, "must match"),
+        ("ok-1", "toaster", {}, "unknown type 'toaster'"),
+        ("ok-1", "charging_shed", {"ports": float("nan")}, "'ports' must be finite"),
+        ("ok-1", "pipe", {"freeze_c": "cold"}, "'freeze_c' must be a number"),
+    ],
 )
 def test_invalid_device_descriptions_are_refused(
-    device_id: str, device_type: str, message: str
+    device_id: str, device_type: str, params: dict[str, float], message: str
 ) -> None:
     with pytest.raises(DeviceSpecError, match=message):
-        SimulatedDevice(device_id, device_type)
+        SimulatedDevice(device_id, device_type, params)

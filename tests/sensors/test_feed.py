@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sensors.behaviour import SimulatedDevice
-from sensors.faults import FaultInjectionError
+from sensors.faults import FaultInjectionError, ScenarioError, parse_scenario
 from sensors.simulator import DeviceFeed, FleetSimulator, SimulationError
 
 START = 1_800_000_000.0
@@ -58,3 +58,12 @@ def test_the_simulator_refuses_bad_fleets_and_unknown_devices() -> None:
         simulator.inject("pipe-7", "leak")
     simulator.inject("light-1", "lamp_failure")  # before run(): remembered
     assert simulator.faults("light-1") == ("lamp_failure",)
+
+
+def test_the_simulator_checks_its_scenario_against_the_fleet() -> None:
+    scenario = parse_scenario(
+        {"steps": [{"at": 1, "action": "inject", "device": "light-1", "code": "burst"}]}
+    )
+    light = SimulatedDevice("light-1", "corridor_light")
+    with pytest.raises(ScenarioError, match="'burst' is not a fault of corridor_light light-1"):
+        FleetSimulator([light], host="127.0.0.1", port=1, interval_s=1.0, seed=1, scenario=scenario)
