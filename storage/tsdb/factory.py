@@ -1,0 +1,32 @@
+"""Pick the time-series adapter from a URL (FM_TSDB_URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from storage.tsdb.influx import InfluxV1TimeSeries
+from storage.tsdb.port import TimeSeriesStore
+from storage.tsdb.sqlite import SqliteTimeSeries
+
+
+def open_timeseries(url: str) -> TimeSeriesStore:
+    """The adapter for ``url``, not yet opened (call ``await store.open()``).
+
+    ``sqlite:///abs/path`` → SQLite file; ``influxdb://[user:pass@]host:port/db`` (or
+    ``influxdbs://`` for HTTPS) → InfluxDB v1 HTTP API.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        if parts.netloc:
+            raise ValueError(f"sqlite URL takes no host, use sqlite:///absolute/path: {url!r}")
+        path = Path(unquote(parts.path))
+        if not path.is_absolute() or path == Path("/"):
+            raise ValueError(f"sqlite URL needs an absolute file path (sqlite:///…): {url!r}")
+        return SqliteTimeSeries(path)
+    if parts.scheme in {"influxdb", "influxdbs"}:
+        return InfluxV1TimeSeries(url)
+    raise ValueError(
+        f"unsupported time-series URL scheme {parts.scheme!r}: "
+        "use sqlite:///absolute/path or influxdb://host:8086/<database>"
+    )
