@@ -22,6 +22,12 @@ SECONDS_PER_HOUR = 3_600.0
 HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.25
 COLDEST_DAY_OF_YEAR = 15.0  # mid-January in the northern hemisphere
+# Shape of the local day (hours): when households draw water and plug in e-bikes, and when
+# the air and the water in the pipes are warmest (a sine peaking 6 h after WARMING_STARTS_H).
+MORNING_PEAK_H = 7.5
+EVENING_PEAK_H = 19.5
+CHARGING_PEAK_H = 21.5
+WARMING_STARTS_H = 9.0
 # Fraction of the distance to a fault threshold a normal reading never crosses.
 SAFETY_MARGIN = 0.1
 
@@ -170,7 +176,7 @@ def _corridor_light(device: SimulatedDevice, m: _Moment) -> Reading:
         current = m.rng.uniform(0.0, p("standby_current_a"))
     current = _below(current, p("short_circuit_a"))
     # The supply sags a little at the evening peak.
-    sag = p("voltage_noise_v") * _bump(m.hour, 19.5, 2.0)
+    sag = p("voltage_noise_v") * _bump(m.hour, EVENING_PEAK_H, 2.0)
     noise = p("voltage_noise_v") * m.rng.uniform(-0.75, 0.75)
     voltage = _above(p("nominal_voltage_v") - sag + noise, p("no_power_v"))
     return {
@@ -183,7 +189,7 @@ def _corridor_light(device: SimulatedDevice, m: _Moment) -> Reading:
 
 def water_demand(hour: float) -> float:
     """Household water demand at a local hour, 0..1: morning and evening peaks."""
-    demand = 0.1 + 0.85 * _bump(hour, 7.5, 1.2) + 0.7 * _bump(hour, 19.5, 1.5)
+    demand = 0.1 + 0.85 * _bump(hour, MORNING_PEAK_H, 1.2) + 0.7 * _bump(hour, EVENING_PEAK_H, 1.5)
     return min(1.0, demand)
 
 
@@ -198,7 +204,7 @@ def _pipe(device: SimulatedDevice, m: _Moment) -> Reading:
     level = p("base_level_cm") + p("peak_level_rise_cm") * demand + m.rng.uniform(-1.5, 1.5)
     level = _below(max(0.0, level), p("blockage_cm"))
     water = p("winter_water_c") + (p("summer_water_c") - p("winter_water_c")) * m.warmth
-    water += 1.5 * math.sin(2 * math.pi * (m.hour - 9.0) / HOURS_PER_DAY)
+    water += 1.5 * math.sin(2 * math.pi * (m.hour - WARMING_STARTS_H) / HOURS_PER_DAY)
     water = _above(water + m.rng.uniform(-0.3, 0.3), p("freeze_c"))
     return {
         "pressure_kpa": round(max(0.0, pressure), 1),
@@ -211,7 +217,7 @@ def _pipe(device: SimulatedDevice, m: _Moment) -> Reading:
 
 def charging_occupancy(hour: float) -> float:
     """Share of charging ports in use at a local hour, 0..1: e-bikes plug in after work."""
-    return min(1.0, 0.08 + 0.8 * _bump(hour, 21.5, 2.5))
+    return min(1.0, 0.08 + 0.8 * _bump(hour, CHARGING_PEAK_H, 2.5))
 
 
 def _charging_shed(device: SimulatedDevice, m: _Moment) -> Reading:
@@ -222,7 +228,7 @@ def _charging_shed(device: SimulatedDevice, m: _Moment) -> Reading:
     power = max(0.0, _below(power, p("rated_power_w")))
     load = in_use / ports if ports else 0.0
     air = p("winter_air_c") + (p("summer_air_c") - p("winter_air_c")) * m.warmth
-    air += 4.0 * math.sin(2 * math.pi * (m.hour - 9.0) / HOURS_PER_DAY)
+    air += 4.0 * math.sin(2 * math.pi * (m.hour - WARMING_STARTS_H) / HOURS_PER_DAY)
     temp = air + p("load_heating_c") * load + m.rng.uniform(-0.5, 0.5)
     # Below the clear threshold too, so an overheat the gateway raised earlier clears.
     temp = _below(temp, min(p("overheat_c"), p("overheat_clear_c")))
