@@ -156,3 +156,9 @@ def test_settings_are_immutable() -> None:
     settings = Settings()
     with pytest.raises(ValidationError):
         settings.http_port = 9000  # type: ignore[misc]
+
+
+def test_every_setting_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text("utf-8")
+    undocumented = [n for n in Settings.model_fields if f"`FM_{n.upper()}`" not in docs]
+    assert undocumented == []

@@ -122,3 +122,10 @@ def test_overrides_layer_type_then_device(site: Site) -> None:
         layered = effective_params(PROFILES[device.type], *site.overrides_for(device.id))
         assert layered["rated_power_w"] == device.overrides.params["rated_power_w"]
         assert layered["rated_power_w"] < PROFILES[device.type].params["rated_power_w"]
+
+
+def test_docs_list_every_param_and_fault_code() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "site-file.md").read_text("utf-8")
+    for profile in PROFILES.values():
+        for name in (*profile.params, *profile.faults, profile.type):
+            assert f"`{name}`" in docs, name
