@@ -120,8 +120,8 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
         ):
             continue
         field = current.model_fields.get(part)
-        if field is None:
-            return None
+        if field is None:  # a key of a dict field, e.g. the fault code in ``faults``
+            continue
         current = field.annotation
         while get_origin(current) is not None:  # list[X], dict[str, X], X | None
             args = [a for a in get_args(current) if a is not type(None)]

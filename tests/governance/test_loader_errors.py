@@ -154,6 +154,12 @@ CASES = {
         "id: b1-light-1",
         "device 'b1-light-1' has unknown field 'location.txt' (allowed: lat, lon, text)",
     ),
+    "misspelt field of a fault override": (
+        [("port_fault: {readings: 2}", "port_fault: {reading: 2}")],
+        "charging_shed: {params",
+        "type 'charging_shed' has unknown field 'faults.port_fault.reading' "
+        "(allowed: enabled, readings, severity)",
+    ),
     "role that is not a member role": (
         [("role: part_time", "role: leader")],
         "id: p-pt1",
