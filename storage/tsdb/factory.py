@@ -13,14 +13,17 @@ from storage.tsdb.sqlite import SqliteTimeSeries
 def open_timeseries(url: str) -> TimeSeriesStore:
     """The adapter for ``url``, not yet opened (call ``await store.open()``).
 
-    ``sqlite:///abs/path`` → SQLite file; ``influxdb://[user:pass@]host:port/db`` (or
-    ``influxdbs://`` for HTTPS) → InfluxDB v1 HTTP API.
+    ``sqlite:///abs/path`` (or ``sqlite:////abs/path``) → SQLite file;
+    ``influxdb://[user:pass@]host:port/db`` (``influxdbs://`` for HTTPS) → InfluxDB v1 HTTP API.
     """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         if parts.netloc:
             raise ValueError(f"sqlite URL takes no host, use sqlite:///absolute/path: {url!r}")
-        path = Path(unquote(parts.path))
+        # sqlite:///abs/path and SQLAlchemy's sqlite:////abs/path (what Settings builds from
+        # an absolute data dir) both name /abs/path.
+        raw = unquote(parts.path)
+        path = Path("/" + raw.lstrip("/")) if raw.startswith("/") else Path(raw)
         if not path.is_absolute() or path == Path("/"):
             raise ValueError(f"sqlite URL needs an absolute file path (sqlite:///…): {url!r}")
         return SqliteTimeSeries(path)
