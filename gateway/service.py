@@ -174,6 +174,7 @@ class Gateway:
                     self.stats.disconnects += 1
                     log.warning("lost the broker (%s); reconnecting in %.2fs", exc, delay)
                 else:
+                    self.stats.connect_failures += 1
                     log.warning(
                         "cannot reach the broker at %s:%s (%s); retrying in %.2fs",
                         broker.host,
@@ -181,6 +182,9 @@ class Gateway:
                         exc,
                         delay,
                     )
+            except Exception:  # a bug or an unexpected library error: back off, never die
+                delay = backoff.next_delay()
+                log.exception("MQTT loop failed; reconnecting in %.2fs", delay)
             finally:
                 self._connected = False
                 self._subscribed.clear()

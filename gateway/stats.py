@@ -23,6 +23,7 @@ class GatewayStats:
     write_errors: int = 0
     pending_points: int = 0
     connects: int = 0
+    connect_failures: int = 0
     disconnects: int = 0
 
     @property

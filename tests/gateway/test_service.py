@@ -243,3 +243,19 @@ async def test_the_gateway_reconnects_after_a_broker_restart_and_keeps_its_state
         lambda: Point(SHED, "temp_c", running.store.points[-1].ts, 45.0) in running.store.points,
         "the reading after the restart to be stored",
     )
+
+
+async def test_without_a_broker_the_gateway_keeps_retrying_and_still_exits_cleanly(
+    mosquitto: MosquittoServer,
+) -> None:
+    mosquitto.stop()
+    store, sink = MemoryStore(), ListSink()
+    gateway = Gateway(settings=test_settings(mosquitto), site=small_site(), store=store, sink=sink)
+    async with asyncio.timeout(DEADLINE_S):
+        async with gateway:
+            await until(lambda: gateway.stats.connect_failures >= 2, "two failed attempts")
+            assert not gateway.connected
+            mosquitto.start()  # the broker appears late: the backoff loop finds it
+            await gateway.ready()
+            assert gateway.connected and gateway.stats.connects == 1
+    assert not gateway.connected
