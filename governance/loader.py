@@ -178,7 +178,8 @@ class _Reader(ReferenceChecks):
             elif kind == "model_type" and not where:
                 reason = f"{label} must be a mapping of fields (key: value), got {got!r}"
             else:
-                reason = f"{label}: {field or 'entry'}: {error['msg']} (got {got!r})"
+                message = error["msg"].removeprefix("Value error, ")
+                reason = f"{label}: {field or 'entry'}: {message} (got {got!r})"
             self.report(loc + where, reason)
 
     # Reading --------------------------------------------------------------------------------

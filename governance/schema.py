@@ -10,8 +10,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    StringConstraints,
+    field_validator,
+)
 
 from governance.model import (
     Building,
@@ -55,6 +63,18 @@ class StreetSpec(Spec):
     id: Id
     name: Name
     city: str = ""
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Asia/Shanghai'"
+            ) from exc
+        return value
 
 
 class LocationSpec(Spec):
@@ -216,7 +236,12 @@ def _member(spec: PersonSpec, role: MemberRole) -> Member:
 def build_site(specs: SiteSpecs) -> Site:
     """The immutable model of checked specs."""
     return Site(
-        street=Street(id=specs.street.id, name=specs.street.name, city=specs.street.city),
+        street=Street(
+            id=specs.street.id,
+            name=specs.street.name,
+            city=specs.street.city,
+            timezone=specs.street.timezone,
+        ),
         communities=_frozen({c.id: Community(id=c.id, name=c.name) for c in specs.communities}),
         grids=_frozen(
             {
@@ -326,6 +351,8 @@ def site_document(site: Site) -> dict[str, Any]:
     street = {"id": site.street.id, "name": site.street.name}
     if site.street.city:
         street["city"] = site.street.city
+    if site.street.timezone != "UTC":
+        street["timezone"] = site.street.timezone
     return {
         "version": SUPPORTED_VERSION,
         "street": street,

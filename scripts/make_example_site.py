@@ -122,6 +122,7 @@ class Generator:
                 "id": "xincheng",
                 "name": "Xincheng Subdistrict (新城街道)",
                 "city": "Feicheng, Shandong (山东省肥城市)",
+                "timezone": "Asia/Shanghai",
             },
             "types": TYPE_OVERRIDES,
             "communities": [

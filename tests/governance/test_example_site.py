@@ -45,6 +45,7 @@ def test_file_is_utf8_and_small() -> None:
 
 def test_hierarchy_has_three_communities_and_at_least_35_grids(site: Site) -> None:
     assert site.street.id == "xincheng"
+    assert site.street.timezone == "Asia/Shanghai"
     assert set(site.communities) == {"ssc", "tg", "xy"}
     names = " ".join(c.name for c in site.communities.values())
     assert all(zh in names for zh in ("阳光舜城", "特钢", "向阳"))

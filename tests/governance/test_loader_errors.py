@@ -160,6 +160,11 @@ CASES = {
         "type 'charging_shed' has unknown field 'faults.port_fault.reading' "
         "(allowed: enabled, readings, severity)",
     ),
+    "unknown time zone": (
+        [("city: Testville}", "city: Testville, timezone: Asia/Feicheng}")],
+        "street:",
+        "street: timezone: unknown time zone 'Asia/Feicheng'; use an IANA name",
+    ),
     "role that is not a member role": (
         [("role: part_time", "role: leader")],
         "id: p-pt1",

@@ -64,7 +64,11 @@ def site_documents(draw: st.DrawFn) -> dict[str, Any]:
         )
     return {
         "version": 1,
-        "street": {"id": "s", "name": draw(NAMES)},
+        "street": {
+            "id": "s",
+            "name": draw(NAMES),
+            "timezone": draw(st.sampled_from(["UTC", "Asia/Shanghai", "Europe/Berlin"])),
+        },
         "communities": communities,
         "grids": grids,
         "teams": teams,
