@@ -131,9 +131,11 @@ def running_postgres() -> Iterator[PostgresServer]:
     data_dir, socket_dir, log = root / "data", root / "sock", root / "postgres.log"
     try:
         who.chown(root)
-        subprocess.run(
+        # --no-sync: a throw-away cluster needs no fsync.
+        initdb = subprocess.run(
             [
                 bin_dir / "initdb",
+                "--no-sync",
                 "-D",
                 data_dir,
                 "-U",
@@ -142,14 +144,15 @@ def running_postgres() -> Iterator[PostgresServer]:
                 "trust",
                 "-E",
                 "UTF8",
-                "--no-sync",
             ],
-            check=True,
             capture_output=True,
+            text=True,
             user=who.uid,
             group=who.gid,
             extra_groups=who.extra_groups,
         )
+        if initdb.returncode != 0:
+            pytest.fail(f"initdb failed ({initdb.returncode}):\n{initdb.stdout}{initdb.stderr}")
         socket_dir.mkdir()
         who.chown(socket_dir)
         port = _free_port()

@@ -57,11 +57,12 @@ def run() -> None:
     if connection is not None:
         _configure_and_run(connection)
     elif context.is_offline_mode():
+        url = _url_from_command_line()
         context.configure(
-            url=_url_from_command_line(),
+            url=url,
             target_metadata=target_metadata,
             literal_binds=True,
-            render_as_batch=_url_from_command_line().startswith("sqlite"),
+            render_as_batch=url.startswith("sqlite"),
         )
         with context.begin_transaction():
             context.run_migrations()
