@@ -112,10 +112,11 @@ class SqliteTimeSeries:
 
     async def ping(self) -> bool:
         """True when the file answers a query."""
-        if self._reader_pool is None:
+        pool, connection = self._reader_pool, self._reader
+        if pool is None or connection is None:
             return False
         try:
-            await self._on(self._reader_pool, self._select_one)
+            await self._on(pool, lambda: connection.execute("SELECT 1").fetchone())
         except TimeSeriesError:
             return False
         return True
@@ -127,9 +128,11 @@ class SqliteTimeSeries:
         """
         if not points:
             return
-        if self._writer_pool is None:
+        pool, connection = self._writer_pool, self._writer
+        if pool is None or connection is None:
             raise TimeSeriesError("store is not open", store=self._store)
-        await self._on(self._writer_pool, lambda: self._insert(points))
+        # The connection is bound now: a close() queued behind this batch closes it after.
+        await self._on(pool, lambda: _insert(connection, points))
 
     async def read(
         self,
@@ -143,12 +146,13 @@ class SqliteTimeSeries:
     ) -> list[Sample]:
         """Points of one series in ``[start, end)``; bucketed by ``every_s`` when aggregated."""
         window = read_window(start=start, end=end, aggregate=aggregate, every_s=every_s)
-        if self._reader_pool is None:
+        pool, connection = self._reader_pool, self._reader
+        if pool is None or connection is None:
             raise TimeSeriesError("store is not open", store=self._store)
         if window.empty:
             return []
         sql, params = _query(device_id, metric, window)
-        rows = await self._on(self._reader_pool, lambda: self._select(sql, params))
+        rows = await self._on(pool, lambda: _select(connection, sql, params))
         return [Sample(us_to_datetime(row[0]), float(row[1])) for row in rows]
 
     # Runs on the worker threads -----------------------------------------------------------
@@ -173,23 +177,6 @@ class SqliteTimeSeries:
         connection.execute("PRAGMA query_only=ON")
         return connection
 
-    def _insert(self, points: Sequence[Point]) -> None:
-        connection = self._writer
-        assert connection is not None  # the pool exists only while the connection does
-        with connection:  # one transaction: commit, or roll back on any error
-            connection.executemany(_INSERT, map(_ROW, points))
-
-    def _select(self, sql: str, params: dict[str, object]) -> list[tuple[int, float]]:
-        connection = self._reader
-        assert connection is not None
-        rows: list[tuple[int, float]] = connection.execute(sql, params).fetchall()
-        return rows
-
-    def _select_one(self) -> None:
-        connection = self._reader
-        assert connection is not None
-        connection.execute("SELECT 1").fetchone()
-
     async def _on(self, pool: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, call)
@@ -197,6 +184,18 @@ class SqliteTimeSeries:
             raise TimeSeriesError(f"{type(exc).__name__}: {exc}", store=self._store) from exc
         except OSError as exc:
             raise TimeSeriesError(f"cannot use the file: {exc}", store=self._store) from exc
+
+
+def _insert(connection: sqlite3.Connection, points: Sequence[Point]) -> None:
+    with connection:  # one transaction: commit, or roll back on any error
+        connection.executemany(_INSERT, map(_ROW, points))
+
+
+def _select(
+    connection: sqlite3.Connection, sql: str, params: dict[str, object]
+) -> list[tuple[int, float]]:
+    rows: list[tuple[int, float]] = connection.execute(sql, params).fetchall()
+    return rows
 
 
 def _query(device_id: str, metric: str, window: ReadWindow) -> tuple[str, dict[str, object]]:

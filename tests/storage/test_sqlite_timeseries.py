@@ -70,6 +70,30 @@ async def test_concurrent_batches_all_land_and_reads_run_alongside(tmp_path: Pat
         await store.close()
 
 
+async def test_close_waits_for_batches_already_handed_over(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+    store = SqliteTimeSeries(path)
+    await store.open()
+    batches = [[Point("d", "m", T0 + b * 100 + i, 1.0) for i in range(100)] for b in range(10)]
+    writes = [asyncio.ensure_future(store.write(batch)) for batch in batches]
+    await asyncio.sleep(0)  # let every write hand its batch to the writer thread
+    await store.close()
+    await asyncio.gather(*writes)
+    reopened = SqliteTimeSeries(path)
+    await reopened.open()
+    try:
+        count = await reopened.read(
+            device_id="d",
+            metric="m",
+            start=START,
+            end=START + timedelta(hours=1),
+            aggregate=Aggregate.COUNT,
+        )
+    finally:
+        await reopened.close()
+    assert [s.value for s in count] == [1000.0]
+
+
 async def test_a_failed_batch_leaves_nothing_behind(tmp_path: Path) -> None:
     store = SqliteTimeSeries(tmp_path / "t.sqlite3")
     await store.open()
