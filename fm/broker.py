@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from amqtt.broker import Broker
+
+from fm.errors import StartupError
 
 log = logging.getLogger(__name__)
 
 
-class EmbeddedBrokerError(Exception):
+class EmbeddedBrokerError(StartupError):
     """The embedded broker could not start (port taken, bad bind address)."""
 
     def __init__(self, message: str, *, bind: str) -> None:
         super().__init__(f"embedded MQTT broker on {bind}: {message}")
         self.bind = bind
+
+
+class _Broker(Broker):  # type: ignore[misc]
+    """amqtt's broker, delivering what a client published just before it disconnected.
+
+    amqtt 0.12 drops messages still queued for delivery when the client's DISCONNECT arrives
+    first, which loses every QoS 0 `mosquitto_pub` (publish, then disconnect at once).
+    """
+
+    async def _handle_disconnect(
+        self, client_session: Any, handler: Any, disconnect_waiter: asyncio.Future[Any]
+    ) -> None:
+        queue = client_session.delivered_message_queue
+        loop = asyncio.get_running_loop()
+        while not queue.empty():
+            delivered: asyncio.Future[Any] = loop.create_future()
+            delivered.set_result(queue.get_nowait())
+            await self._handle_message_delivery(client_session, handler, delivered)
+        await super()._handle_disconnect(client_session, handler, disconnect_waiter)
 
 
 class EmbeddedBroker:
@@ -39,7 +61,7 @@ class EmbeddedBroker:
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
             },
         }
-        broker = Broker(config)
+        broker = _Broker(config)
         try:
             await broker.start()
         except Exception as exc:

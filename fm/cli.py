@@ -13,12 +13,16 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from core.settings import Settings
+from fm.errors import StartupError
 from governance.loader import SiteError, load_site
 from governance.model import Site
 
 log = logging.getLogger("fm")
 
 EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+#: Libraries whose INFO lines drown out the service's own.
+QUIET_LOGGERS = ("alembic", "amqtt", "transitions", "sensors.client")
 
 
 class ConfigError(Exception):
@@ -94,7 +98,9 @@ def cmd_api(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     if settings.admin_token is None:
-        raise ConfigError("FM_ADMIN_TOKEN is not set; `fm api` needs a bearer token for administrators")
+        raise ConfigError(
+            "FM_ADMIN_TOKEN is not set; `fm api` needs a bearer token for administrators"
+        )
     site = load_site_or_fail(settings.site_file)
 
     async def main(stop: asyncio.Event) -> None:
@@ -107,20 +113,24 @@ def cmd_api(args: argparse.Namespace) -> None:
 def cmd_simulate(args: argparse.Namespace) -> None:
     """A simulated fleet for the site, against FM_MQTT_URL (or the local demo broker)."""
     from fm.simulation import run_simulation
+    from sensors.behaviour import SimulationError
 
     settings = load_settings()
     site = load_site_or_fail(settings.site_file)
-    run_until_signalled(
-        lambda stop: run_simulation(
-            settings=settings,
-            site=site,
-            stop=stop,
-            faults=args.fault,
-            scenario=args.scenario,
-            limit=args.devices,
-            seed=args.seed,
+    try:
+        run_until_signalled(
+            lambda stop: run_simulation(
+                settings=settings,
+                site=site,
+                stop=stop,
+                faults=args.fault,
+                scenario=args.scenario,
+                limit=args.devices,
+                seed=args.seed,
+            )
         )
-    )
+    except (SimulationError, ValueError) as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
@@ -161,7 +171,9 @@ def _fault_arg(value: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `fm`."""
     parser = argparse.ArgumentParser(prog="fm", description=__doc__)
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default FM_LOG_LEVEL)")
+    parser.add_argument(
+        "--log-level", default=None, help="DEBUG, INFO, WARNING (default FM_LOG_LEVEL)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("demo", help="run everything in one process").set_defaults(func=cmd_demo)
@@ -176,11 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="simulated fleet with fault injection")
     simulate.add_argument(
-        "--fault", action="append", type=_fault_arg, default=[], metavar="DEVICE:CODE",
+        "--fault",
+        action="append",
+        type=_fault_arg,
+        default=[],
+        metavar="DEVICE:CODE",
         help="inject a fault at start (repeatable), e.g. ssc-g01-b1-light-1:short_circuit",
     )
     simulate.add_argument("--scenario", type=Path, help="scripted scenario file (YAML)")
-    simulate.add_argument("--devices", type=int, default=None, help="simulate only the first N devices")
+    simulate.add_argument(
+        "--devices", type=int, default=None, help="simulate only the first N devices"
+    )
     simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     simulate.set_defaults(func=cmd_simulate)
 
@@ -209,12 +227,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         args.func(args)
     except ConfigError as exc:
         print(f"fm: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except (StartupError, BaseExceptionGroup) as exc:
+        failures = _startup_errors(exc)
+        if not failures:
+            raise
+        for failure in failures:
+            print(f"fm: {failure}", file=sys.stderr)
+        return EXIT_STARTUP
     return 0
+
+
+def _startup_errors(exc: BaseException) -> list[StartupError]:
+    """The StartupErrors in ``exc`` (possibly nested in task-group exception groups)."""
+    if isinstance(exc, StartupError):
+        return [exc]
+    if isinstance(exc, BaseExceptionGroup):
+        return [found for inner in exc.exceptions for found in _startup_errors(inner)]
+    return []
 
 
 if __name__ == "__main__":

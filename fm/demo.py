@@ -16,7 +16,7 @@ from alerts.sink import AlertsSink
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
 from fm.runner import broker_address, open_stores, serve_api
-from fm.simulation import start_simulator
+from fm.simulation import SimulatorThread, build_simulator
 from gateway.service import Gateway
 from governance.model import Site
 
@@ -47,7 +47,9 @@ def banner(settings: Settings, *, token: str, site: Site, simulated: int) -> str
     mqtt = broker_address(settings)
     host = "127.0.0.1" if settings.http_host in {"0.0.0.0", "::"} else settings.http_host
     base = f"http://{host}:{settings.http_port}"
-    fleet = f"{simulated} simulated devices" if simulated else "no simulated fleet (FM_SIMULATE=false)"
+    fleet = (
+        f"{simulated} simulated devices" if simulated else "no simulated fleet (FM_SIMULATE=false)"
+    )
     return "\n".join(
         [
             "",
@@ -56,7 +58,8 @@ def banner(settings: Settings, *, token: str, site: Site, simulated: int) -> str
             f"  dashboard     {base}/",
             f"  API           {base}/api/v1/workorders   (Authorization: Bearer <token>)",
             f"  admin token   {token}",
-            f"  MQTT broker   mqtt://{mqtt.host}:{mqtt.port}   (topics {settings.mqtt_prefix}/<device>/...)",
+            f"  MQTT broker   mqtt://{mqtt.host}:{mqtt.port}   "
+            f"(topics {settings.mqtt_prefix}/<device>/telemetry|event|status)",
             f"  data          {settings.data_dir.resolve()}",
             "  Ctrl-C stops everything.",
             "",
@@ -65,7 +68,11 @@ def banner(settings: Settings, *, token: str, site: Site, simulated: int) -> str
 
 
 async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> None:
-    """Run every part until ``stop`` is set, then shut down in reverse order."""
+    """Run every part until ``stop`` is set, then shut down in reverse order.
+
+    The fleet stops after the gateway, so devices leaving at shutdown do not raise offline
+    orders; the broker stops last.
+    """
     token = demo_admin_token(settings)
     settings = settings.model_copy(update={"admin_token": SecretStr(token)})
     async with contextlib.AsyncExitStack() as stack:
@@ -73,19 +80,21 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             mqtt = broker_address(settings)
             await stack.enter_async_context(EmbeddedBroker(host=mqtt.host, port=mqtt.port))
         stores = await stack.enter_async_context(open_stores(settings, migrate=True))
+        simulated = 0
+        if settings.simulate:
+            await stack.enter_async_context(
+                SimulatorThread(build_simulator(settings=settings, site=site))
+            )
+            simulated = len(site.devices)
         sink = AlertsSink(sessions=stores.sessions, site=site)
         gateway = await stack.enter_async_context(
             Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink)
         )
         await gateway.ready()
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(
-                serve_api(settings=settings, site=site, stores=stores, stop=stop, gateway=gateway),
-                name="api",
-            )
-            simulated = 0
-            if settings.simulate:
-                simulated = start_simulator(tasks, settings=settings, site=site, stop=stop)
-            print(banner(settings, token=token, site=site, simulated=simulated), file=sys.stderr, flush=True)
-            await stop.wait()
+        print(
+            banner(settings, token=token, site=site, simulated=simulated),
+            file=sys.stderr,
+            flush=True,
+        )
+        await serve_api(settings=settings, site=site, stores=stores, stop=stop, gateway=gateway)
     log.info("demo stopped")

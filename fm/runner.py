@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from alerts.sink import AlertsSink
 from api.app import create_app
 from core.settings import Settings
+from fm.errors import StartupError
 from gateway.service import Gateway
 from governance.model import Site
 from storage.relational.db import create_engine, session_factory
@@ -87,7 +88,9 @@ class GatewayProbe:
         return self._gateway.connected
 
 
-async def run_ingestion(*, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event) -> None:
+async def run_ingestion(
+    *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
+) -> None:
     """Gateway with alerts wired in as its event sink, until ``stop`` is set."""
     sink = AlertsSink(sessions=stores.sessions, site=site)
     async with Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink):
@@ -95,7 +98,12 @@ async def run_ingestion(*, settings: Settings, site: Site, stores: Stores, stop:
 
 
 async def serve_api(
-    *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event, gateway: Gateway | None = None
+    *,
+    settings: Settings,
+    site: Site,
+    stores: Stores,
+    stop: asyncio.Event,
+    gateway: Gateway | None = None,
 ) -> None:
     """Serve the API and dashboard with uvicorn until ``stop`` is set."""
     app = create_app(
@@ -109,7 +117,7 @@ async def serve_api(
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     # The caller owns SIGINT/SIGTERM (one stop event for every part), not uvicorn.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     serving = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
     stopping = asyncio.create_task(stop.wait(), name="api-stop")
     try:
@@ -121,7 +129,7 @@ async def serve_api(
         sock.close()
 
 
-class ListenError(Exception):
+class ListenError(StartupError):
     """The HTTP port could not be bound."""
 
 
@@ -134,7 +142,9 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ListenError(f"cannot listen on {host}:{port} ({exc.strerror}); set FM_HTTP_PORT") from exc
+        raise ListenError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); set FM_HTTP_PORT"
+        ) from exc
     sock.listen(2048)
     sock.setblocking(False)
     return sock

@@ -138,6 +138,7 @@ class Street:
     id: str
     name: str
     city: str = ""
+    timezone: str = "UTC"  # IANA name; local time drives day/night behaviour and reports
 
 
 @dataclass(frozen=True, slots=True)

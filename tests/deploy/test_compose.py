@@ -50,7 +50,9 @@ def test_fm_service_environment_is_valid_settings(
         monkeypatch.setenv(key, value)
     settings = Settings()
     assert settings.mqtt_url == "mqtt://mosquitto:1883"
-    assert settings.effective_database_url.startswith("postgresql+psycopg://fm:pg-secret-value@postgres")
+    assert settings.effective_database_url.startswith(
+        "postgresql+psycopg://fm:pg-secret-value@postgres"
+    )
     assert settings.effective_tsdb_url == "influxdb://influxdb:8086/fm"
     if name == "api":
         assert settings.admin_token is not None
@@ -64,15 +66,24 @@ def test_every_env_key_is_a_setting() -> None:
 
 
 def test_postgres_credentials_match_the_database_url() -> None:
-    postgres = {k: interpolate(str(v)) for k, v in COMPOSE["services"]["postgres"]["environment"].items()}
+    postgres = {
+        k: interpolate(str(v)) for k, v in COMPOSE["services"]["postgres"]["environment"].items()
+    }
     url = service_env("gateway")["FM_DATABASE_URL"]
-    expected = f"{postgres['POSTGRES_USER']}:{postgres['POSTGRES_PASSWORD']}@postgres:5432/{postgres['POSTGRES_DB']}"
+    user, password, db = (
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        postgres["POSTGRES_DB"],
+    )
+    expected = f"{user}:{password}@postgres:5432/{db}"
     assert expected in url
 
 
 def test_dockerfile_copies_every_package() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    packages = [
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in packages:
         assert f"COPY {package} {package}" in dockerfile, f"Dockerfile misses {package}/"

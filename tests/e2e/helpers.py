@@ -22,17 +22,17 @@ def free_port() -> int:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float, interval: float = 0.05, what: str
+    probe: Callable[[], Awaitable[T | None]], *, within: float, interval: float = 0.05, what: str
 ) -> T:
-    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Poll ``probe`` until it returns something truthy, or fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
     last: T | None = None
     while time.monotonic() < deadline:
         last = await probe()
         if last:
             return last
         await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+    raise AssertionError(f"timed out after {within}s waiting for {what}; last value: {last!r}")
 
 
 def mosquitto_pub(*, port: int, topic: str, message: str, qos: int = 1) -> None:

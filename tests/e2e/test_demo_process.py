@@ -55,7 +55,11 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "fm", "demo"], env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+            [sys.executable, "-m", "fm", "demo"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     try:
         yield Demo(process, http_port, mqtt_port, log)
@@ -65,7 +69,9 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
             process.wait(timeout=SHUTDOWN_S)
 
 
-async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_c(demo: Demo) -> None:
+async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_c(
+    demo: Demo,
+) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     site = load_site(BUNDLED_SITE)
     device_id = next(d.id for d in site.devices.values() if d.type == "corridor_light")
@@ -80,7 +86,7 @@ async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_
             except httpx.TransportError:
                 return False
 
-        await eventually(ready, timeout=STARTUP_S, interval=0.2, what="the demo to be ready")
+        await eventually(ready, within=STARTUP_S, interval=0.2, what="the demo to be ready")
         assert "admin token" in demo.log.read_text()
 
         fault = json.dumps({"metrics": {"lamp_on": True, "current_a": 12, "voltage_v": 220}})
@@ -91,7 +97,7 @@ async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_
             found: list[dict[str, Any]] = response.json()
             return found or None
 
-        found = await eventually(orders, timeout=10, what="the short_circuit order")
+        found = await eventually(orders, within=10, what="the short_circuit order")
         assert [(o["fault_code"], o["status"], o["team_id"]) for o in found] == [
             ("short_circuit", "open", route.team.id)
         ]
@@ -109,7 +115,7 @@ async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_
             found: list[dict[str, Any]] = response.json()
             return found or None
 
-        await eventually(barrier, timeout=10, what="the barrier order")
+        await eventually(barrier, within=10, what="the barrier order")
         assert len(await orders() or []) == 1
         devices = (await client.get("/api/v1/devices")).json()
         assert len(devices) == len(site.devices)

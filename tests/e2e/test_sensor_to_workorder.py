@@ -50,7 +50,9 @@ async def system(mosquitto: Any, tmp_path: Path) -> AsyncIterator[Running]:
     site = load_site(settings.site_file)
     async with open_stores(settings, migrate=True) as stores:
         sink = AlertsSink(sessions=stores.sessions, site=site)
-        async with Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink) as gateway:
+        async with Gateway(
+            settings=settings, site=site, store=stores.timeseries, sink=sink
+        ) as gateway:
             await asyncio.wait_for(gateway.ready(), timeout=10)
             app = create_app(
                 settings,
@@ -90,7 +92,7 @@ async def test_short_circuit_opens_one_order_routed_to_the_grid_team(system: Run
     async def one_order() -> list[dict[str, Any]] | None:
         return await orders_for(system, device_id) or None
 
-    orders = await eventually(one_order, timeout=10, what="a work order")
+    orders = await eventually(one_order, within=10, what="a work order")
     assert len(orders) == 1
     order = orders[0]
     assert order["fault_code"] == "short_circuit"
@@ -113,7 +115,7 @@ async def test_short_circuit_opens_one_order_routed_to_the_grid_team(system: Run
     async def processed() -> bool:
         return system.gateway.stats.received > received_before
 
-    await eventually(processed, timeout=10, what="the second message to be processed")
+    await eventually(processed, within=10, what="the second message to be processed")
     assert len(await orders_for(system, device_id)) == 1
 
 
@@ -126,7 +128,7 @@ async def test_fault_that_clears_and_recurs_reuses_the_open_order(system: Runnin
     async def opened() -> list[dict[str, Any]] | None:
         return await orders_for(system, device_id) or None
 
-    await eventually(opened, timeout=10, what="the order to open")
+    await eventually(opened, within=10, what="the order to open")
 
     mosquitto_pub(port=system.mqtt_port, topic=topic, message=HEALTHY)
 
@@ -134,7 +136,7 @@ async def test_fault_that_clears_and_recurs_reuses_the_open_order(system: Runnin
         orders = await orders_for(system, device_id)
         return orders[0] if orders and orders[0]["recovered_at"] else None
 
-    order = await eventually(recovered, timeout=10, what="the sensor to report recovery")
+    order = await eventually(recovered, within=10, what="the sensor to report recovery")
     assert order["status"] == "open"  # a person closes it, not the sensor
     device = (await system.api.get(f"/api/v1/devices/{device_id}")).json()
     assert device["status"] == "ok"
@@ -145,7 +147,7 @@ async def test_fault_that_clears_and_recurs_reuses_the_open_order(system: Runnin
         orders = await orders_for(system, device_id)
         return orders[0] if orders and orders[0]["occurrences"] == 2 else None
 
-    order = await eventually(recurred, timeout=10, what="the recurrence to be counted")
+    order = await eventually(recurred, within=10, what="the recurrence to be counted")
     assert len(await orders_for(system, device_id)) == 1
 
 
@@ -164,7 +166,7 @@ async def test_bad_messages_change_nothing_and_the_loop_survives(system: Running
     async def all_rejected() -> bool:
         return system.gateway.stats.rejected_total >= len(bad)
 
-    await eventually(all_rejected, timeout=10, what="every bad message to be rejected")
+    await eventually(all_rejected, within=10, what="every bad message to be rejected")
     assert await orders_for(system, device_id) == []
 
     # The loop still works afterwards.
@@ -173,7 +175,7 @@ async def test_bad_messages_change_nothing_and_the_loop_survives(system: Running
     async def opened() -> list[dict[str, Any]] | None:
         return await orders_for(system, device_id) or None
 
-    assert len(await eventually(opened, timeout=10, what="the order after bad input")) == 1
+    assert len(await eventually(opened, within=10, what="the order after bad input")) == 1
 
 
 async def test_readyz_reports_the_broker_connection(system: Running) -> None:
