@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="relational store")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_commands.add_parser("upgrade", help="apply migrations")
-    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.add_argument("revision", nargs="?", default="heads")
     upgrade.set_defaults(func=cmd_db_upgrade)
 
     site = commands.add_parser("site", help="site file")

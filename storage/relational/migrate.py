@@ -46,15 +46,15 @@ def alembic_config() -> Config:
     return config
 
 
-def head_revision() -> str:
-    """The newest revision shipped with this version of the code."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
+def head_revisions() -> tuple[str, ...]:
+    """The newest revisions shipped with this version of the code (one per branch), sorted."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if not heads:
         raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
-    return head
+    return tuple(sorted(heads))
 
 
-async def upgrade_database(url: str, revision: str = "head") -> None:
+async def upgrade_database(url: str, revision: str = "heads") -> None:
     """Bring the database at ``url`` up to ``revision``; a no-op when it is already there."""
     await _run_command(url, lambda config: command.upgrade(config, revision))
 
@@ -64,17 +64,17 @@ async def downgrade_database(url: str, revision: str) -> None:
     await _run_command(url, lambda config: command.downgrade(config, revision))
 
 
-def current_revision(url: str) -> str | None:
-    """The revision the database is at; None for an empty (or missing SQLite) database."""
+def current_revisions(url: str) -> tuple[str, ...]:
+    """The revisions the database is at, sorted; empty for an empty (or missing SQLite) database."""
     sa_url = _normalise(url, _SYNC_DRIVERS)
     if sa_url.get_backend_name() == "sqlite":
         path = _sqlite_path(sa_url)
         if path is not None and not path.exists():
-            return None
+            return ()
     engine = create_sync_engine(sa_url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
     except Exception as exc:
         raise MigrationError(f"cannot read the schema revision: {exc}", url=_safe(sa_url)) from exc
     finally:

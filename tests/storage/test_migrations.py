@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.relational.db import create_engine, session_factory
 from storage.relational.migrate import (
     MigrationError,
-    current_revision,
+    current_revisions,
     downgrade_database,
-    head_revision,
+    head_revisions,
     upgrade_database,
 )
-from storage.relational.models import Base, Episode, OrderStatus, WorkOrder
+from storage.relational.models import Episode, OrderStatus, WorkOrder
+from storage.relational.schema import metadata
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -51,7 +52,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 def _schema_diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, Base.metadata))
+    return list(compare_metadata(context, metadata))
 
 
 def _table_names(connection: Connection) -> set[str]:
@@ -103,16 +104,16 @@ async def test_migrated_schema_has_the_keys_the_service_relies_on(engine: AsyncE
 
 
 async def test_upgrade_is_idempotent(database_url: str) -> None:
-    assert current_revision(database_url) is None
+    assert current_revisions(database_url) == ()
     await upgrade_database(database_url)
     await upgrade_database(database_url)
-    assert current_revision(database_url) == head_revision()
+    assert current_revisions(database_url) == head_revisions()
 
 
 async def test_downgrade_to_base_and_back(database_url: str) -> None:
     await upgrade_database(database_url)
     await downgrade_database(database_url, "base")
-    assert current_revision(database_url) is None
+    assert current_revisions(database_url) == ()
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
@@ -200,11 +201,11 @@ async def test_open_key_rejects_a_second_open_episode_and_fk_holds(engine: Async
 async def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
     path = tmp_path / "not" / "yet" / "there" / "fm.sqlite3"
     url = f"sqlite+aiosqlite:///{path}"
-    assert current_revision(url) is None
+    assert current_revisions(url) == ()
     assert not path.parent.exists()  # reading the revision creates nothing
     await upgrade_database(url)
     assert path.is_file()
-    assert current_revision(url) == head_revision()
+    assert current_revisions(url) == head_revisions()
 
 
 async def test_unreachable_database_raises_migration_error_without_password() -> None:
@@ -220,4 +221,4 @@ async def test_unreachable_database_raises_migration_error_without_password() ->
 
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database"):
-        current_revision("mysql://fm@localhost/fm")
+        current_revisions("mysql://fm@localhost/fm")

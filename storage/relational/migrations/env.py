@@ -16,11 +16,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from storage.relational.models import Base
+from storage.relational.schema import metadata
 
 CONNECTION_ATTRIBUTE = "connection"
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _configure_and_run(connection: Connection) -> None:

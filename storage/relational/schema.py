@@ -1,0 +1,15 @@
+"""Every ORM model module, imported so ``metadata`` is complete (Alembic and schema checks).
+
+Each domain keeps its tables in its own module; add the module here when you add one.
+"""
+
+from __future__ import annotations
+
+from storage.relational import models
+from storage.relational.models import Base
+
+MODEL_MODULES = (models,)
+
+metadata = Base.metadata
+
+__all__ = ["MODEL_MODULES", "metadata"]
