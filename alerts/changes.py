@@ -28,7 +28,7 @@ class OrderChange:
 
     kind: ChangeKind
     order_id: int
-    device_id: str
+    device_id: str | None  # None for a building-scoped order
     fault_code: str
     severity: str
     priority: int

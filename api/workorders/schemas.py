@@ -6,10 +6,11 @@ from api.schemas import ApiModel, UtcTimestamp
 
 
 class WorkOrderOut(ApiModel):
-    """A job for a grid team about one fault of one device."""
+    """A job for a grid team about one fault of one device, or of a whole building."""
 
     id: int
-    device_id: str
+    scope: str
+    device_id: str | None
     fault_code: str
     severity: str
     priority: int
@@ -21,6 +22,9 @@ class WorkOrderOut(ApiModel):
     assignee: str | None
     tier: str
     occurrences: int
+    reopen_count: int
+    parent_id: int | None
+    silenced: bool
     detail: str
     created_at: UtcTimestamp
     acknowledged_at: UtcTimestamp | None
@@ -28,3 +32,7 @@ class WorkOrderOut(ApiModel):
     resolved_at: UtcTimestamp | None
     closed_at: UtcTimestamp | None
     recovered_at: UtcTimestamp | None
+    cancelled_at: UtcTimestamp | None
+    ack_due_at: UtcTimestamp | None
+    resolve_due_at: UtcTimestamp | None
+    escalated_at: UtcTimestamp | None

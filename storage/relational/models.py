@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -61,13 +71,23 @@ class OrderStatus(StrEnum):
         return self in (OrderStatus.CLOSED, OrderStatus.CANCELLED)
 
 
+class OrderScope(StrEnum):
+    """What a work order is about."""
+
+    DEVICE = "device"
+    BUILDING = "building"
+
+
 class WorkOrder(Base):
     """A job for a grid team about one fault of one device."""
 
     __tablename__ = "work_orders"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    # What the order is about: one device, or a whole building (root-cause incident grouping
+    # many devices' faults); building orders have no device_id.
+    scope: Mapped[str] = mapped_column(String(16), default=OrderScope.DEVICE.value)
+    device_id: Mapped[str | None] = mapped_column(String(64), index=True)
     fault_code: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=0)
@@ -89,7 +109,18 @@ class WorkOrder(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     recovered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # SLA clock of the current tier; the escalation sweep reads these (any replica may run it).
+    ack_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_reminder_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A lesser order explained by an open critical one (e.g. port faults during a breaker trip).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    # Raised inside a maintenance window / silence: recorded, pages nobody, no SLA.
+    silenced: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -103,6 +103,7 @@ async def test_listing_is_newest_first_with_every_field(
     closed = next(item for item in response.json() if item["id"] == orders["o5"].id)
     assert closed == {
         "id": orders["o5"].id,
+        "scope": "device",
         "device_id": "light-2",
         "fault_code": "no_power",
         "severity": "major",
@@ -115,6 +116,9 @@ async def test_listing_is_newest_first_with_every_field(
         "assignee": None,
         "tier": "grid",
         "occurrences": 3,
+        "reopen_count": 0,
+        "parent_id": None,
+        "silenced": False,
         "detail": "",
         "created_at": "2024-05-01T08:05:00+00:00",
         "acknowledged_at": None,
@@ -122,6 +126,10 @@ async def test_listing_is_newest_first_with_every_field(
         "resolved_at": "2024-05-01T08:07:00+00:00",
         "closed_at": "2024-05-01T08:08:00+00:00",
         "recovered_at": "2024-05-01T08:06:00+00:00",
+        "cancelled_at": None,
+        "ack_due_at": None,
+        "resolve_due_at": None,
+        "escalated_at": None,
     }
 
 

@@ -94,6 +94,8 @@ async def test_migrated_schema_has_the_keys_the_service_relies_on(engine: AsyncE
         ("fk_episodes_work_order_id_work_orders", "work_orders")
     ]
     assert schema["indexes"] == {
+        "ix_work_orders_ack_due_at",
+        "ix_work_orders_resolve_due_at",
         "ix_work_orders_device_id",
         "ix_work_orders_status",
         "ix_work_orders_grid_id",
