@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.changes import OrderChange
+from alerts.notify import record_changes
 from alerts.service import clear_fault, raise_fault
 from core.events import DeviceEvent
 from governance.model import Site
@@ -24,4 +25,6 @@ async def handle_event(
         change = await raise_fault(session, site=site, event=event, now=now)
     else:
         change = await clear_fault(session, event=event, now=now)
-    return [] if change is None else [change]
+    changes = [] if change is None else [change]
+    await record_changes(session, site=site, changes=changes, now=now)
+    return changes
