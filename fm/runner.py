@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import aiomqtt
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -88,6 +89,30 @@ class GatewayProbe:
         return self._gateway.connected
 
 
+class BrokerProbe:
+    """Readiness: the MQTT broker accepts a connection (for processes without a gateway)."""
+
+    name = "mqtt"
+
+    def __init__(self, settings: Settings) -> None:
+        self._address = broker_address(settings)
+        self._client_id = f"{settings.mqtt_client_id}-readyz"
+
+    async def check(self) -> bool:
+        """Connect and disconnect; any failure means not ready (the API bounds the wait)."""
+        try:
+            async with aiomqtt.Client(
+                self._address.host,
+                self._address.port,
+                username=self._address.username,
+                password=self._address.password,
+                identifier=self._client_id,
+            ):
+                return True
+        except aiomqtt.MqttError:
+            return False
+
+
 async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
@@ -111,7 +136,7 @@ async def serve_api(
         site=site,
         sessions=stores.sessions,
         timeseries=stores.timeseries,
-        readiness=[GatewayProbe(gateway)] if gateway is not None else [],
+        readiness=[GatewayProbe(gateway) if gateway is not None else BrokerProbe(settings)],
     )
     sock = _listen(settings.http_host, settings.http_port)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")

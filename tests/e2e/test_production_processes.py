@@ -1,0 +1,153 @@
+"""The docker-compose shape without Docker: `fm db upgrade`, `fm gateway` and `fm api` as separate
+processes against real Mosquitto, PostgreSQL and InfluxDB."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.settings import BUNDLED_SITE
+from governance.loader import load_site
+from tests.e2e.helpers import eventually, free_port, mosquitto_pub
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "production-shape-token-0123456789"
+STARTUP_S = 30.0
+STOP_S = 20.0
+
+
+@pytest.fixture
+def environment(
+    mosquitto: Any, postgres_url: str, influxdb_url: str, tmp_path: Path
+) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "FM_MQTT_URL": mosquitto.url,
+        "FM_DATABASE_URL": postgres_url,
+        "FM_TSDB_URL": influxdb_url,
+        "FM_DATA_DIR": str(tmp_path / "var"),
+        "FM_ADMIN_TOKEN": TOKEN,
+        "FM_HTTP_PORT": str(free_port()),
+    }
+    env.pop("FM_SITE_FILE", None)
+    return env
+
+
+def fm(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+    """Start `fm ARGS` as its own process, output to ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fm", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+@pytest.fixture
+def processes(environment: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]:
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "fm", "db", "upgrade"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    gateway = fm("gateway", env=environment, log=tmp_path / "gateway.log")
+    api = fm("api", env=environment, log=tmp_path / "api.log")
+    running = {"gateway": gateway, "api": api, "env": environment, "logs": tmp_path}
+    try:
+        yield running
+    finally:
+        for process in (gateway, api):
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=STOP_S)
+
+
+async def test_gateway_and_api_processes_share_postgres_and_influxdb(
+    processes: dict[str, Any], mosquitto: Any
+) -> None:
+    env = processes["env"]
+    site = load_site(BUNDLED_SITE)
+    device_id = next(d.id for d in site.devices.values() if d.type == "charging_shed")
+    route = site.route(device_id)
+    base = f"http://127.0.0.1:{env['FM_HTTP_PORT']}"
+
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+    ) as client:
+
+        async def ready() -> bool:
+            for name in ("gateway", "api"):
+                assert processes[name].poll() is None, (
+                    processes["logs"] / f"{name}.log"
+                ).read_text()
+            try:
+                return (await client.get("/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(ready, within=STARTUP_S, interval=0.2, what="the API to be ready")
+
+        async def gateway_subscribed() -> bool:
+            return "subscribed to" in (processes["logs"] / "gateway.log").read_text()
+
+        await eventually(gateway_subscribed, within=STARTUP_S, what="the gateway to subscribe")
+
+        # A charging shed reports smoke: a critical order for its grid team.
+        smoke = json.dumps(
+            {
+                "metrics": {
+                    "temp_c": 30,
+                    "smoke": True,
+                    "power_w": 1000,
+                    "ports_in_use": 1,
+                    "ports_faulted": 0,
+                    "breaker_on": True,
+                }
+            }
+        )
+        mosquitto_pub(port=mosquitto.port, topic=f"fm/{device_id}/telemetry", message=smoke)
+
+        async def smoke_order() -> list[dict[str, Any]] | None:
+            response = await client.get("/api/v1/workorders", params={"device_id": device_id})
+            orders: list[dict[str, Any]] = response.json()
+            return orders or None
+
+        orders = await eventually(smoke_order, within=15, what="the smoke order")
+        assert [(o["fault_code"], o["severity"], o["team_id"]) for o in orders] == [
+            ("smoke", "critical", route.team.id)
+        ]
+        device = (await client.get(f"/api/v1/devices/{device_id}")).json()
+        assert device["status"] == "fault"
+
+        # Readiness follows the broker: stop Mosquitto and /readyz turns 503.
+        mosquitto.stop()
+
+        async def not_ready() -> bool:
+            return (await client.get("/readyz")).status_code == 503
+
+        await eventually(not_ready, within=15, interval=0.2, what="/readyz to report the broker")
+        mosquitto.start()
+        await eventually(ready, within=STARTUP_S, interval=0.2, what="ready again")
+
+    for name in ("gateway", "api"):
+        processes[name].send_signal(signal.SIGTERM)
+    for name in ("gateway", "api"):
+        code = processes[name].wait(timeout=STOP_S)
+        log = (processes["logs"] / f"{name}.log").read_text()
+        assert code == 0, log
+        assert "Traceback" not in log, log
