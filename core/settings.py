@@ -132,3 +132,16 @@ class Settings(BaseSettings):
         if self.tsdb_url:
             return self.tsdb_url
         return f"sqlite:///{(self.data_dir / 'telemetry.sqlite3').resolve()}"
+
+    # Notifications: outbox dispatcher and live stream (alerts/dispatcher.py, api/stream).
+    outbox_poll_interval_s: PositiveSeconds = 0.2
+    outbox_batch_size: int = Field(default=50, ge=1, le=1_000)
+    outbox_lease_s: PositiveSeconds = 60.0
+    outbox_max_attempts: int = Field(default=12, ge=1)
+    outbox_backoff_initial_s: PositiveSeconds = 2.0
+    outbox_backoff_max_s: PositiveSeconds = 600.0
+    outbox_http_timeout_s: PositiveSeconds = 10.0
+    stream_heartbeat_s: PositiveSeconds = 15.0
+    stream_queue_max: int = Field(default=256, ge=1)
+    stream_replay_max: int = Field(default=500, ge=1)
+    stream_gap_grace_s: PositiveSeconds = 10.0

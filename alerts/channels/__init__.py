@@ -1,0 +1,1 @@
+"""Delivery channels of the outbox: MQTT, HMAC webhooks, WeCom and DingTalk robots, SSE."""
