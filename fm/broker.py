@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from types import TracebackType
 from typing import Any, Self
@@ -23,22 +22,20 @@ class EmbeddedBrokerError(StartupError):
 
 
 class _Broker(Broker):  # type: ignore[misc]
-    """amqtt's broker, delivering what a client published just before it disconnected.
+    """amqtt's broker, sending a connecting client only the retained messages it subscribed to.
 
-    amqtt 0.12 drops messages still queued for delivery when the client's DISCONNECT arrives
-    first, which loses every QoS 0 `mosquitto_pub` (publish, then disconnect at once).
+    amqtt 0.12 replays, on every connect, the retained messages matching EVERY client's filters:
+    a one-shot publisher (a QoS 0 `mosquitto_pub`) is flooded with unrelated QoS 1 retained
+    statuses it never acknowledges, and its own message is never handled.
     """
 
-    async def _handle_disconnect(
-        self, client_session: Any, handler: Any, disconnect_waiter: asyncio.Future[Any]
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Any
     ) -> None:
-        queue = client_session.delivered_message_queue
-        loop = asyncio.get_running_loop()
-        while not queue.empty():
-            delivered: asyncio.Future[Any] = loop.create_future()
-            delivered.set_result(queue.get_nowait())
-            await self._handle_message_delivery(client_session, handler, delivered)
-        await super()._handle_disconnect(client_session, handler, disconnect_waiter)
+        topic_filter = subscription[0]
+        subscribers = self._subscriptions.get(topic_filter, ())
+        if any(subscriber is session for subscriber, _ in subscribers):
+            await super()._publish_retained_messages_for_subscription(subscription, session)
 
 
 class EmbeddedBroker:

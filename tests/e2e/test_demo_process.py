@@ -89,8 +89,9 @@ async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_
         await eventually(ready, within=STARTUP_S, interval=0.2, what="the demo to be ready")
         assert "admin token" in demo.log.read_text()
 
+        # QoS 0, exactly the README command (no -q): the embedded broker must not lose it.
         fault = json.dumps({"metrics": {"lamp_on": True, "current_a": 12, "voltage_v": 220}})
-        mosquitto_pub(port=demo.mqtt_port, topic=f"fm/{device_id}/telemetry", message=fault)
+        mosquitto_pub(port=demo.mqtt_port, topic=f"fm/{device_id}/telemetry", message=fault, qos=0)
 
         async def orders() -> list[dict[str, Any]] | None:
             response = await client.get("/api/v1/workorders", params={"device_id": device_id})
@@ -104,7 +105,7 @@ async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_
 
         # The same fault again, then a fault on another light as a barrier: the gateway handles
         # messages in order, so once the second light's order exists the repeat was processed.
-        mosquitto_pub(port=demo.mqtt_port, topic=f"fm/{device_id}/telemetry", message=fault)
+        mosquitto_pub(port=demo.mqtt_port, topic=f"fm/{device_id}/telemetry", message=fault, qos=0)
         other_id = next(
             d.id for d in site.devices.values() if d.type == "corridor_light" and d.id != device_id
         )

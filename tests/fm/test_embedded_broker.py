@@ -78,3 +78,68 @@ async def test_a_taken_port_is_a_clear_startup_error() -> None:
         with pytest.raises(EmbeddedBrokerError, match=f"127.0.0.1:{port}"):
             async with EmbeddedBroker(host="127.0.0.1", port=port):
                 pass
+
+
+def _mqtt_string(text: str) -> bytes:
+    data = text.encode()
+    return len(data).to_bytes(2, "big") + data
+
+
+def _packet(first_byte: int, body: bytes) -> bytes:
+    length, encoded = len(body), b""
+    while True:
+        digit, length = length % 128, length // 128
+        encoded += bytes([digit | (0x80 if length else 0)])
+        if not length:
+            return bytes([first_byte]) + encoded + body
+
+
+def publish_and_vanish(port: int, topic: str, payload: bytes) -> None:
+    """CONNECT, then PUBLISH (QoS 0), DISCONNECT and FIN in one segment, as a fast client does."""
+    connect = _mqtt_string("MQTT") + bytes([4, 2]) + (60).to_bytes(2, "big") + _mqtt_string("fast")
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as sock:
+        sock.sendall(_packet(0x10, connect))
+        assert sock.recv(4)[:1] == b"\x20", "no CONNACK"
+        sock.sendall(_packet(0x30, _mqtt_string(topic) + payload) + _packet(0xE0, b""))
+        sock.shutdown(socket.SHUT_WR)
+        while sock.recv(1024):
+            pass
+
+
+async def test_publish_disconnect_and_close_in_one_segment_on_a_busy_broker() -> None:
+    port = free_port()
+    async with (
+        EmbeddedBroker(host="127.0.0.1", port=port),
+        aiomqtt.Client("127.0.0.1", port, identifier="gateway", clean_session=False) as gateway,
+    ):
+        await gateway.subscribe("fm/+/status", qos=1)
+        await gateway.subscribe("fm/+/telemetry", qos=1)
+        async with aiomqtt.Client("127.0.0.1", port, identifier="fleet") as fleet:
+            for index in range(50):
+                await fleet.publish(f"fm/dev-{index}/status", b"online", qos=1, retain=True)
+        statuses = await receive(gateway, 50)
+        assert len(statuses) == 50
+        for index in range(3):
+            await asyncio.to_thread(
+                publish_and_vanish, port, f"fm/fast-{index}/telemetry", f"m{index}".encode()
+            )
+        got = await receive(gateway, 3)
+    assert sorted(payload for _, payload in got) == [b"m0", b"m1", b"m2"]
+
+
+async def test_a_new_subscriber_gets_only_the_retained_messages_it_subscribed_to() -> None:
+    port = free_port()
+    async with (
+        EmbeddedBroker(host="127.0.0.1", port=port),
+        aiomqtt.Client("127.0.0.1", port, identifier="gateway") as gateway,
+    ):
+        await gateway.subscribe("fm/+/status", qos=1)
+        async with aiomqtt.Client("127.0.0.1", port, identifier="device") as device:
+            await device.publish("fm/dev-1/status", b"online", qos=1, retain=True)
+            await device.publish("fm/dev-1/telemetry", b"t0", qos=1, retain=True)
+        async with aiomqtt.Client("127.0.0.1", port, identifier="crew") as crew:
+            await crew.subscribe("fm/dev-1/telemetry", qos=1)
+            assert await receive(crew, 1) == [("fm/dev-1/telemetry", b"t0")]
+            # Nothing else arrives: publish a marker and expect it next, not a status message.
+            await crew.publish("fm/dev-1/telemetry", b"marker", qos=1)
+            assert await receive(crew, 1) == [("fm/dev-1/telemetry", b"marker")]
