@@ -13,7 +13,6 @@ idempotency key (``Idempotency-Key`` header, ``id`` in the JSON) so receivers dr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -21,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -132,51 +132,66 @@ class Dispatcher:
 
     async def _dispatch(self) -> None:
         settings = self._settings
+        # Deliveries run side by side, up to one batch in flight: a slow endpoint delays only
+        # its own rows, and a free slot is refilled without waiting for the rest.
+        inflight: set[asyncio.Task[None]] = set()
         failures = 0
-        while True:
-            try:
-                batch = await self._claim()
-                failures = 0
-            except Exception:
-                failures += 1
-                self.stats.loop_errors += 1
-                delay = self._reconnect_delay(failures)
-                log.exception("outbox: claiming failed; retrying in %.2fs", delay)
-                await asyncio.sleep(delay)
-                continue
-            rows, targets, token = batch
-            if rows:
-                await self._deliver_all(rows, targets, token)
-            if len(rows) < settings.outbox_batch_size:  # a full batch: more may be due already
-                await self._idle(settings.outbox_poll_interval_s)
+        try:
+            while True:
+                free = settings.outbox_batch_size - len(inflight)
+                claimed: Sequence[Claimed] = ()
+                if free > 0:
+                    try:
+                        claimed, targets, token = await self._claim(free)
+                        failures = 0
+                    except Exception:
+                        failures += 1
+                        self.stats.loop_errors += 1
+                        delay = self._reconnect_delay(failures)
+                        log.exception("outbox: claiming failed; retrying in %.2fs", delay)
+                        await asyncio.sleep(delay)
+                        continue
+                    for row in claimed:
+                        target = targets.get(row.endpoint_id) if row.endpoint_id else None
+                        task = asyncio.create_task(
+                            self._deliver_one(row, target, token), name=f"outbox-{row.key}"
+                        )
+                        inflight.add(task)
+                        task.add_done_callback(inflight.discard)
+                if len(claimed) == free and free > 0:
+                    continue  # a full claim: more may be due already
+                await self._idle(settings.outbox_poll_interval_s, inflight)
+        finally:
+            for task in inflight:
+                task.cancel()
+            if inflight:
+                await asyncio.wait(inflight)
 
-    async def _idle(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+    async def _idle(self, seconds: float, inflight: set[asyncio.Task[None]]) -> None:
+        """Wait for the poll interval, a ``wake()``, or (when all slots are busy) a free slot."""
+        waiter = asyncio.ensure_future(self._wake.wait())
+        waits: set[asyncio.Future[Any]] = {waiter}
+        if len(inflight) >= self._settings.outbox_batch_size:
+            waits.update(inflight)
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
         self._wake.clear()
 
-    async def _claim(self) -> tuple[Sequence[Claimed], dict[int, Target], str]:
-        settings = self._settings
+    async def _claim(self, limit: int) -> tuple[Sequence[Claimed], dict[int, Target], str]:
         token = secrets.token_hex(16)
         async with self._sessions.begin() as session:
             rows = await claim(
                 session,
                 now=self._clock(),
-                lease_s=settings.outbox_lease_s,
-                limit=settings.outbox_batch_size,
+                lease_s=self._settings.outbox_lease_s,
+                limit=limit,
                 token=token,
             )
             targets = await targets_of(session, rows) if rows else {}
         self.stats.claimed += len(rows)
         return rows, targets, token
-
-    async def _deliver_all(
-        self, rows: Sequence[Claimed], targets: dict[int, Target], token: str
-    ) -> None:
-        async with asyncio.TaskGroup() as deliveries:
-            for row in rows:
-                target = targets.get(row.endpoint_id) if row.endpoint_id is not None else None
-                deliveries.create_task(self._deliver_one(row, target, token))
 
     async def _deliver_one(self, row: Claimed, target: Target | None, token: str) -> None:
         error: DeliveryError | None = None

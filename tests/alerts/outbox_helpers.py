@@ -69,13 +69,13 @@ async def commit_fault(
     device_id: str,
     code: str,
     *,
+    active: bool = True,
     now: datetime | None = None,
 ) -> OrderChange:
-    """Raise a fault in its own committed transaction; the order change it caused."""
+    """Raise (or clear) a fault in its own committed transaction; the order change it caused."""
+    event = make_event(device_id, code, active=active)
     async with sessions.begin() as session:
-        changes = await handle_event(
-            session, site=site, event=make_event(device_id, code), now=now or utcnow()
-        )
+        changes = await handle_event(session, site=site, event=event, now=now or utcnow())
     assert len(changes) == 1
     return changes[0]
 
