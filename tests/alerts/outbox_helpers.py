@@ -45,7 +45,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 async def until(
-    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    condition: Callable[[], Awaitable[object]] | Callable[[], object],
     what: str,
     *,
     within_s: float = DEADLINE_S,
