@@ -20,6 +20,13 @@ class ChangeKind(StrEnum):
     RECURRED = "recurred"  # the fault came back while its order was still open
     REOPENED = "reopened"  # the fault came back after the order was resolved (not closed)
     RECOVERED = "recovered"  # the sensor reports the fault gone; a person still closes it
+    # SLA and escalation (alerts/escalation.py, alerts/departments.py, alerts/linking.py):
+    ESCALATED = "escalated"  # a deadline was missed; the order moved one tier up (see from_tier)
+    REMINDED = "reminded"  # still unacknowledged (department_id set: the department's dispatch)
+    HANDED_BACK = "handed_back"  # a higher tier handed the order down (see from_tier, reason)
+    DISPATCHED = "dispatched"  # a functional department was called out (see department_id)
+    DEPARTMENT_ACKNOWLEDGED = "department_acknowledged"  # that department acknowledged
+    LINKED = "linked"  # an open order was linked under an explaining order (see parent_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +47,29 @@ class OrderChange:
     occurrences: int
     version: int
     at: datetime
+    # Escalation context (defaults keep the older facts unchanged):
+    parent_id: int | None = None  # set: linked under that order, whose watchers hear of it
+    silenced: bool = False  # raised inside a silence: recorded and streamed, pages nobody
+    department_id: str | None = None  # DISPATCHED / REMINDED / DEPARTMENT_ACKNOWLEDGED
+    from_tier: str | None = None  # ESCALATED / HANDED_BACK: the tier the order left
+    reason: str = ""  # ESCALATED: which deadline was missed; HANDED_BACK: why
+
+    @property
+    def pages(self) -> bool:
+        """Whether people are paged: not for silenced orders nor orders linked to a parent."""
+        return not self.silenced and self.parent_id is None
 
     @classmethod
-    def of(cls, order: WorkOrder, *, kind: ChangeKind, at: datetime) -> OrderChange:
+    def of(
+        cls,
+        order: WorkOrder,
+        *,
+        kind: ChangeKind,
+        at: datetime,
+        department_id: str | None = None,
+        from_tier: str | None = None,
+        reason: str = "",
+    ) -> OrderChange:
         """The fact for ``order`` as it is now."""
         return cls(
             kind=kind,
@@ -59,4 +86,9 @@ class OrderChange:
             occurrences=order.occurrences,
             version=order.version,
             at=at,
+            parent_id=order.parent_id,
+            silenced=bool(order.silenced),
+            department_id=department_id,
+            from_tier=from_tier,
+            reason=reason,
         )

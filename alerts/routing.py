@@ -20,9 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from alerts.errors import UnknownDeviceError
+from alerts.rosters import on_duty_member
 from governance.model import CareColour, Site, Tier
 from sensors.profiles import Severity
 
@@ -71,3 +75,18 @@ def route_fault(site: Site, *, device_id: str, severity: Severity) -> OrderRouti
         severity=severity,
         priority=priority_of(severity=severity, care=route.building.care),
     )
+
+
+async def roster_assignee(
+    session: AsyncSession, *, site: Site, team_id: str, building_id: str, at: datetime
+) -> str:
+    """The member answering for the building, else the on-duty member at ``at``, else the leader.
+
+    Reads the duty roster in the caller's transaction, so roster edits route the next order.
+    """
+    team = site.teams[team_id]
+    responsible = team.responsible_for(building_id)
+    if responsible is not team.leader:
+        return responsible.id
+    on_duty = await on_duty_member(session, team_id=team_id, at=at)
+    return on_duty if on_duty is not None else team.leader.id

@@ -5,10 +5,10 @@ Each domain keeps its tables in its own module; add the module here when you add
 
 from __future__ import annotations
 
-from storage.relational import models, outbox_models, sla_models
+from storage.relational import detection_models, models, outbox_models, sla_models
 from storage.relational.models import Base
 
-MODEL_MODULES = (models, outbox_models, sla_models)
+MODEL_MODULES = (models, outbox_models, sla_models, detection_models)
 
 metadata = Base.metadata
 
