@@ -99,6 +99,19 @@ class Device:
     name: str = ""
     location: Location = Location()
     overrides: Overrides = field(default_factory=Overrides)
+    # Root-cause grouping: devices behind one circuit or edge gateway fail together. Ids are
+    # local to the building; without either, the building itself is the group.
+    circuit: str | None = None
+    edge: str | None = None
+
+    @property
+    def group_id(self) -> str:
+        """The root-cause group of this device: its circuit, else its edge, else its building."""
+        if self.circuit is not None:
+            return f"circuit:{self.building_id}/{self.circuit}"
+        if self.edge is not None:
+            return f"edge:{self.building_id}/{self.edge}"
+        return f"building:{self.building_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +145,16 @@ class Community:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupingOverrides:
+    """Site-file overrides of the root-cause grouping settings (None: the setting applies)."""
+
+    enabled: bool = True
+    group_wait_s: float | None = None
+    min_share: float | None = None
+    min_devices: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Street:
     """The sub-district at the top of the hierarchy."""
 
@@ -139,6 +162,7 @@ class Street:
     name: str
     city: str = ""
     timezone: str = "UTC"  # IANA name; local time drives day/night behaviour and reports
+    grouping: GroupingOverrides = GroupingOverrides()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ Strict on purpose: a site file is hand-edited, so ``households: "12"``, ``phone:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +29,7 @@ from governance.model import (
     Department,
     Device,
     Grid,
+    GroupingOverrides,
     Location,
     Member,
     MemberRole,
@@ -57,6 +58,15 @@ class Spec(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+class GroupingSpec(Spec):
+    """``street: grouping:`` — root-cause grouping parameters for this site (docs/detection.md)."""
+
+    enabled: bool = True
+    group_wait_s: FiniteFloat | None = Field(default=None, gt=0)
+    min_share: FiniteFloat | None = Field(default=None, gt=0, le=1)
+    min_devices: int | None = Field(default=None, ge=2)
+
+
 class StreetSpec(Spec):
     """``street:`` — the sub-district at the top."""
 
@@ -64,6 +74,7 @@ class StreetSpec(Spec):
     name: Name
     city: str = ""
     timezone: str = "UTC"
+    grouping: GroupingSpec = GroupingSpec()
 
     @field_validator("timezone")
     @classmethod
@@ -171,6 +182,8 @@ class DeviceSpec(OverrideSpec):
     building: Id
     name: str = ""
     location: LocationSpec = LocationSpec()
+    circuit: Id | None = None  # root-cause grouping: devices on one circuit of the building
+    edge: Id | None = None  # or behind one edge gateway of the building
 
 
 #: Top-level list sections, in the order they are checked, with the singular noun for messages.
@@ -241,6 +254,7 @@ def build_site(specs: SiteSpecs) -> Site:
             name=specs.street.name,
             city=specs.street.city,
             timezone=specs.street.timezone,
+            grouping=GroupingOverrides(**specs.street.grouping.model_dump()),
         ),
         communities=_frozen({c.id: Community(id=c.id, name=c.name) for c in specs.communities}),
         grids=_frozen(
@@ -271,6 +285,8 @@ def build_site(specs: SiteSpecs) -> Site:
                     name=d.name,
                     location=_location(d.location),
                     overrides=_overrides(d),
+                    circuit=d.circuit,
+                    edge=d.edge,
                 )
                 for d in specs.devices
             }
@@ -348,11 +364,14 @@ def _contact_doc(contact: Contact) -> dict[str, str]:
 
 def site_document(site: Site) -> dict[str, Any]:
     """A site as site-file data (plain dicts and lists); parsing it gives an equal Site."""
-    street = {"id": site.street.id, "name": site.street.name}
+    street: dict[str, Any] = {"id": site.street.id, "name": site.street.name}
     if site.street.city:
         street["city"] = site.street.city
     if site.street.timezone != "UTC":
         street["timezone"] = site.street.timezone
+    grouping = {k: v for k, v in asdict(site.street.grouping).items() if v is not None}
+    if grouping != {"enabled": True}:
+        street["grouping"] = grouping
     return {
         "version": SUPPORTED_VERSION,
         "street": street,
@@ -395,6 +414,7 @@ def site_document(site: Site) -> dict[str, Any]:
                 "name": d.name,
                 "location": _location_doc(d.location),
                 **_overrides_doc(d.overrides),
+                **{k: v for k, v in (("circuit", d.circuit), ("edge", d.edge)) if v is not None},
             }
             for d in site.devices.values()
         ],
