@@ -145,3 +145,7 @@ class Settings(BaseSettings):
     stream_queue_max: int = Field(default=256, ge=1)
     stream_replay_max: int = Field(default=500, ge=1)
     stream_gap_grace_s: PositiveSeconds = 10.0
+
+    # SLA and escalation (alerts/sweeper.py): how often and how much the escalation sweep does.
+    escalation_sweep_interval_s: PositiveSeconds = 15.0
+    escalation_batch_size: int = Field(default=200, ge=1, le=10_000)
