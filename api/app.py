@@ -17,8 +17,10 @@ from api.dashboard.views import mount_dashboard
 from api.devices.views import router as devices_router
 from api.errors import StartupError, install_error_handlers
 from api.health.views import router as health_router
+from api.notifications.views import router as notifications_router
 from api.resources import AppResources, ReadinessProbe
 from api.site.views import router as site_router
+from api.stream.views import router as stream_router
 from api.workorders.views import router as workorders_router
 from core.settings import Settings
 from governance.model import Site
@@ -134,5 +136,7 @@ def create_app(
     app.include_router(site_router)
     app.include_router(devices_router)
     app.include_router(workorders_router)
+    app.include_router(notifications_router)
+    app.include_router(stream_router)
     mount_dashboard(app)
     return app

@@ -1,0 +1,1 @@
+"""Notification endpoints (webhook, WeCom, DingTalk) and the outbox's dead letters."""

@@ -1,0 +1,102 @@
+"""``GET /api/v1/stream``: committed work-order changes as server-sent events.
+
+``id:`` is the outbox id, ``event:`` the change kind, ``data:`` the JSON notification. A
+client reconnecting with ``Last-Event-ID`` first gets what it missed (up to
+``FM_STREAM_REPLAY_MAX`` events) from the outbox table. Idle streams carry a comment line
+every ``FM_STREAM_HEARTBEAT_S`` so proxies keep them open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import StreamingResponse
+
+from alerts.channels.broadcast import StreamHub, Subscription, stream_events
+from api.deps import AdminDep, ResourcesDep
+from api.errors import InvalidRequestError
+from api.resources import AppResources
+from api.schemas import ErrorOut
+
+router = APIRouter(prefix="/api/v1", tags=["stream"])
+
+HEARTBEAT = b": heartbeat\n\n"
+MEDIA_TYPE = "text/event-stream"
+
+
+def get_hub(request: Request, resources: ResourcesDep) -> StreamHub:
+    """The app's stream hub, made on first use (its tail runs only while clients listen)."""
+    hub: StreamHub | None = getattr(request.app.state, "stream_hub", None)
+    if hub is None:
+        hub = StreamHub(sessions=resources.sessions, settings=resources.settings)
+        request.app.state.stream_hub = hub
+    return hub
+
+
+HubDep = Annotated[StreamHub, Depends(get_hub)]
+
+
+def _last_event_id(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise InvalidRequestError(f"Last-Event-ID must be an event id (digits), got {value!r}")
+    return int(value)
+
+
+@router.get(
+    "/stream",
+    summary="Live work-order changes (server-sent events)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {MEDIA_TYPE: {}}},
+        401: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
+)
+async def stream_route(
+    _admin: AdminDep,
+    resources: ResourcesDep,
+    hub: HubDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """An endless ``text/event-stream``; replays after ``Last-Event-ID`` first."""
+    after = _last_event_id(last_event_id)
+    subscription = await hub.subscribe()
+    return StreamingResponse(
+        _events(hub, subscription, resources, after),
+        media_type=MEDIA_TYPE,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(
+    hub: StreamHub, subscription: Subscription, resources: AppResources, after: int | None
+) -> AsyncIterator[bytes]:
+    settings = resources.settings
+    try:
+        replayed: set[int] = set()
+        if after is not None:
+            # Subscribed before reading: nothing committed meanwhile falls between the two.
+            async with resources.sessions() as session:
+                missed = await stream_events(
+                    session, after_id=after, limit=settings.stream_replay_max
+                )
+            for event in missed:
+                replayed.add(event.id)
+                yield event.encode()
+        yield HEARTBEAT  # open the stream at once, even with nothing to replay
+        while True:
+            try:
+                live = await subscription.next(settings.stream_heartbeat_s)
+            except TimeoutError:
+                yield HEARTBEAT
+                continue
+            if live is None:
+                return  # dropped for falling behind: the client reconnects with Last-Event-ID
+            if live.id not in replayed:
+                yield live.encode()
+    finally:
+        hub.unsubscribe(subscription)
