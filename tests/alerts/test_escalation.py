@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -45,13 +46,10 @@ def clock() -> ManualClock:
 
 
 def make_sweeper(
-    sessions: Sessions, site: Site, clock: ManualClock, **settings: object
+    sessions: Sessions, site: Site, clock: ManualClock, **settings: Any
 ) -> EscalationSweeper:
     return EscalationSweeper(
-        sessions=sessions,
-        site=site,
-        settings=Settings(**settings),
-        clock=clock,  # type: ignore[arg-type]
+        sessions=sessions, site=site, settings=Settings(**settings), clock=clock
     )
 
 
