@@ -16,10 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.dashboard.views import mount_dashboard
 from api.devices.views import router as devices_router
 from api.errors import StartupError, install_error_handlers
+from api.escalation.views import router as escalation_router
 from api.health.views import router as health_router
 from api.notifications.views import router as notifications_router
 from api.resources import AppResources, ReadinessProbe
+from api.rosters.views import router as rosters_router
+from api.silences.views import router as silences_router
 from api.site.views import router as site_router
+from api.sla.views import router as sla_router
 from api.stream.views import router as stream_router
 from api.workorders.views import router as workorders_router
 from core.settings import Settings
@@ -136,6 +140,10 @@ def create_app(
     app.include_router(site_router)
     app.include_router(devices_router)
     app.include_router(workorders_router)
+    app.include_router(sla_router)
+    app.include_router(silences_router)
+    app.include_router(rosters_router)
+    app.include_router(escalation_router)
     app.include_router(notifications_router)
     app.include_router(stream_router)
     mount_dashboard(app)

@@ -1,0 +1,1 @@
+"""Hand back and department acknowledgement of work orders."""

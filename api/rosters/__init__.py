@@ -1,0 +1,1 @@
+"""Duty rosters: ``GET/POST/DELETE /api/v1/rosters``."""

@@ -1,0 +1,1 @@
+"""Silences (maintenance windows): ``GET/POST/DELETE /api/v1/silences``."""

@@ -1,0 +1,1 @@
+"""SLA policies per severity: ``GET/PUT /api/v1/sla-policies``."""
