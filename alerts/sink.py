@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.changes import ChangeKind, OrderChange
 from alerts.flows import handle_event
+from alerts.incidents import handle_building_event
 from core.clock import Clock, utcnow
-from core.events import DeviceEvent
+from core.events import AnyEvent, BuildingEvent, DeviceEvent
 from governance.model import Site
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,11 @@ class AlertsSink:
         self._clock = clock
         self.stats = SinkStats()
 
-    async def publish(self, event: DeviceEvent) -> None:
+    async def publish(self, event: AnyEvent) -> None:
         """Handle one event; a failure is logged and counted, never raised to the gateway."""
+        if isinstance(event, BuildingEvent):
+            await self._publish_incident(event)  # root-cause grouping: alerts/incidents.py
+            return
         if event.device_id not in self._site.devices:
             self.stats.rejected += 1
             log.warning("alerts: rejected event for unknown device: %r", event)
@@ -60,6 +64,19 @@ class AlertsSink:
             log.exception("alerts: failed to handle %r", event)
             return
         self._count(event, changes)
+
+    async def _publish_incident(self, event: BuildingEvent) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                changes = await handle_building_event(
+                    session, site=self._site, event=event, now=self._clock()
+                )
+        except Exception:
+            self.stats.failed += 1
+            log.exception("alerts: failed to handle %r", event)
+            return
+        self.stats.handled += 1
+        self.stats.opened += sum(change.kind is ChangeKind.OPENED for change in changes)
 
     def _count(self, event: DeviceEvent, changes: list[OrderChange]) -> None:
         self.stats.handled += 1

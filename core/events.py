@@ -9,7 +9,15 @@ from typing import Protocol
 
 from sensors.profiles import OFFLINE, Severity
 
-__all__ = ["OFFLINE", "DeviceEvent", "EventSink", "EventSource", "Severity"]
+__all__ = [
+    "OFFLINE",
+    "AnyEvent",
+    "BuildingEvent",
+    "DeviceEvent",
+    "EventSink",
+    "EventSource",
+    "Severity",
+]
 
 
 class EventSource(StrEnum):
@@ -33,9 +41,35 @@ class DeviceEvent:
     detail: str = ""
 
 
-class EventSink(Protocol):
-    """Consumer of device events (alerts in production, a list in unit tests)."""
+@dataclass(frozen=True, slots=True)
+class BuildingEvent:
+    """Root-cause grouping: many devices of one group (building, circuit, edge) share a fault.
 
-    async def publish(self, event: DeviceEvent) -> None:
+    ``active`` says whether the building incident is open after this event; ``members`` are the
+    device events it carries: raises that join the incident, clears of devices that are back.
+    """
+
+    building_id: str
+    group_id: str  # "building:<id>", "circuit:<id>" or "edge:<id>"
+    code: str
+    active: bool
+    severity: Severity
+    ts: datetime
+    members: tuple[DeviceEvent, ...]
+    detail: str = ""
+
+    @property
+    def device_ids(self) -> tuple[str, ...]:
+        """The devices this event attaches or releases."""
+        return tuple(member.device_id for member in self.members)
+
+
+AnyEvent = DeviceEvent | BuildingEvent
+
+
+class EventSink(Protocol):
+    """Consumer of device and building events (alerts in production, a list in unit tests)."""
+
+    async def publish(self, event: AnyEvent) -> None:
         """Handle one event; must not raise for a single bad event."""
         ...

@@ -149,3 +149,10 @@ class Settings(BaseSettings):
     # SLA and escalation (alerts/sweeper.py): how often and how much the escalation sweep does.
     escalation_sweep_interval_s: PositiveSeconds = 15.0
     escalation_batch_size: int = Field(default=200, ge=1, le=10_000)
+
+    # Detection (gateway/state.py, gateway/ordering.py, gateway/correlation.py).
+    gateway_checkpoint_interval_s: PositiveSeconds = 5.0
+    reorder_window_s: float = Field(default=0.0, ge=0.0)
+    group_wait_s: PositiveSeconds = 60.0
+    group_min_share: float = Field(default=0.6, gt=0.0, le=1.0)
+    group_min_devices: int = Field(default=4, ge=2)

@@ -13,3 +13,11 @@ class SiteConfigError(GatewayError):
     def __init__(self, message: str, *, device_id: str) -> None:
         super().__init__(f"device {device_id}: {message}")
         self.device_id = device_id
+
+
+class StateStoreError(GatewayError):
+    """The rule/liveness checkpoint could not be read or written."""
+
+    def __init__(self, message: str, *, operation: str) -> None:
+        super().__init__(f"gateway state {operation}: {message}")
+        self.operation = operation

@@ -12,7 +12,9 @@ While the gateway itself is cut off from the broker, silence says nothing about 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from core.clock import Clock, from_epoch
 from core.events import OFFLINE, DeviceEvent, EventSource
@@ -93,6 +95,35 @@ class Liveness:
         now = self._clock().timestamp()
         for device_id in self._last_seen:
             self._last_seen[device_id] = now
+
+    # Persistence -------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Per tracked device: when it was last seen and whether it is offline (plain data)."""
+        out: dict[str, dict[str, Any]] = {}
+        for device_id, last in self._last_seen.items():
+            out[device_id] = {"last_seen": last, "offline": device_id in self._offline}
+        for device_id in self._offline:
+            if device_id not in out:
+                out[device_id] = {"last_seen": None, "offline": True}
+        return out
+
+    def restore(self, snapshot: Mapping[str, Mapping[str, Any]]) -> None:
+        """Load a ``snapshot()`` taken before a restart, without emitting anything.
+
+        Offline devices stay offline (no re-raise). Tracked devices keep being swept, but their
+        silence clock restarts now: the gateway was away, so silence says nothing about the
+        devices yet; one that died meanwhile is marked offline one silence limit after restart.
+        """
+        now = self._clock().timestamp()
+        for device_id, saved in snapshot.items():
+            if device_id not in self._policies:
+                continue
+            if saved.get("offline"):
+                self._offline.add(device_id)
+            last = saved.get("last_seen")
+            if last is not None:
+                self._last_seen[device_id] = max(float(last), now)
 
     def _change(self, device_id: str, ts: float, *, offline: bool, detail: str) -> DeviceEvent:
         if offline:

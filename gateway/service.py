@@ -2,8 +2,11 @@
 
 ``Gateway`` is an async context manager owning three named tasks in one ``asyncio.TaskGroup``:
 ``gateway-mqtt`` (connect, subscribe, decode, rules, liveness; reconnects with jittered
-exponential backoff), ``gateway-writer`` (batched store writes) and ``gateway-liveness`` (the
-silence sweep). Rule and liveness state live in the gateway object, so they survive reconnects.
+exponential backoff), ``gateway-writer`` (batched store writes), ``gateway-liveness`` (the
+silence sweep, the end of root-cause holds and of reorder waits) and, with a state store,
+``gateway-checkpoint``. Rule and liveness state live in the gateway object, so they survive
+reconnects; checkpoints (gateway/state.py) carry them across restarts. Device events pass through
+root-cause grouping (gateway/correlation.py) on their way to the sink.
 Every message is handled inside its own ``try``: a bad payload or a failing sink is counted and
 logged, never fatal.
 """
@@ -19,12 +22,16 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 
 from core.clock import Clock, utcnow
-from core.events import DeviceEvent, EventSink
+from core.events import AnyEvent, BuildingEvent, DeviceEvent, EventSink
 from core.settings import Settings
 from gateway.backoff import Backoff
+from gateway.correlation import Correlator, GroupingPolicy
 from gateway.decode import Decoder, DeviceReport, Reading, Rejection, StatusReport
+from gateway.errors import StateStoreError
 from gateway.liveness import Liveness
+from gateway.ordering import ReorderBuffer
 from gateway.rules import RuleEngine
+from gateway.state import Checkpointer, StateStore
 from gateway.stats import GatewayStats
 from gateway.writer import TelemetryWriter
 from governance.model import Site
@@ -72,6 +79,7 @@ class Gateway:
         store: TimeSeriesStore,
         sink: EventSink,
         clock: Clock = utcnow,
+        state_store: StateStore | None = None,
     ) -> None:
         self.stats = GatewayStats()
         self._settings = settings
@@ -81,6 +89,15 @@ class Gateway:
         self._decoder = Decoder.from_settings(settings, site)
         self._rules = RuleEngine(site)
         self._liveness = Liveness(site=site, clock=clock)
+        self._reorder = ReorderBuffer(window_s=settings.reorder_window_s)
+        self._correlator = Correlator(site=site, policy=GroupingPolicy.of(settings, site))
+        self._checkpointer = (
+            None
+            if state_store is None
+            else Checkpointer(
+                rules=self._rules, liveness=self._liveness, store=state_store, clock=clock
+            )
+        )
         self._writer = TelemetryWriter.from_settings(settings, store=store, stats=self.stats)
         self._subscribed = asyncio.Event()
         self._connected = False
@@ -107,6 +124,19 @@ class Gateway:
         """The online/offline state of the devices."""
         return self._liveness
 
+    @property
+    def correlator(self) -> Correlator:
+        """Root-cause grouping of ``offline`` / ``no_power`` events."""
+        return self._correlator
+
+    async def checkpoint(self) -> int:
+        """Save the rule and liveness state now (no-op without a state store); rows written."""
+        if self._checkpointer is None:
+            return 0
+        written = await self._checkpointer.checkpoint()
+        self.stats.checkpoints += 1
+        return written
+
     async def ready(self) -> None:
         """Return once the gateway is connected and subscribed (again, after a reconnect)."""
         await self._subscribed.wait()
@@ -114,6 +144,15 @@ class Gateway:
     async def __aenter__(self) -> Gateway:
         if self._tasks is not None:
             raise RuntimeError("a Gateway can be entered only once")
+        if self._checkpointer is not None:
+            try:
+                restored = await self._checkpointer.restore()
+            except StateStoreError:
+                # Start anyway: alerts deduplicates re-raises of faults it already holds open.
+                self.stats.checkpoint_errors += 1
+                log.exception("could not restore the gateway state; starting fresh")
+            else:
+                log.info("restored rule and liveness state of %d devices", restored)
         tasks = asyncio.TaskGroup()
         await tasks.__aenter__()
         self._tasks = tasks
@@ -122,6 +161,8 @@ class Gateway:
             tasks.create_task(self._ingest(), name="gateway-mqtt"),
             tasks.create_task(self._sweep(), name="gateway-liveness"),
         ]
+        if self._checkpointer is not None:
+            self._loops.append(tasks.create_task(self._checkpoints(), name="gateway-checkpoint"))
         return self
 
     async def __aexit__(
@@ -135,10 +176,23 @@ class Gateway:
         for task in self._loops:
             task.cancel()
         await asyncio.wait(self._loops)
+        await self._shut_down_cleanly()
         self._writer.close()
         await asyncio.wait({self._writer_task})
         self._connected = False
         await self._tasks.__aexit__(exc_type, exc, tb)
+
+    async def _shut_down_cleanly(self) -> None:
+        """Evaluate readings still held for ordering, release held events, save the state."""
+        try:
+            for event in self._evaluate(list(self._reorder.drain())):
+                await self._emit(event)
+            for out in self._correlator.drain():
+                await self._publish(out)
+            await self.checkpoint()
+        except Exception:
+            self.stats.checkpoint_errors += 1
+            log.exception("could not save the gateway state on shutdown")
 
     # Message loop ------------------------------------------------------------------------------
 
@@ -219,6 +273,9 @@ class Gateway:
         self.stats.accepted += 1
         if type(decoded) is Reading:
             back = self._liveness.seen(decoded.device_id, now)
+            if self._reorder.enabled:
+                released = self._evaluate(self._reorder.offer(decoded, now))
+                return released if back is None else (back, *released)
             fired = self._rules.on_reading(decoded)
             if fired is None:
                 self.stats.stale += 1
@@ -236,6 +293,18 @@ class Gateway:
             return _NO_EVENTS if change is None else (change,)
         raise TypeError(f"unexpected decoder result {decoded!r}")
 
+    def _evaluate(self, readings: list[Reading]) -> tuple[DeviceEvent, ...]:
+        """Rules over readings released by the reorder buffer, in their ``ts`` order."""
+        events: list[DeviceEvent] = []
+        for reading in readings:
+            fired = self._rules.on_reading(reading)
+            if fired is None:
+                self.stats.stale += 1
+                continue
+            self._writer.add(reading)
+            events.extend(fired)
+        return tuple(events)
+
     def _count_rejection(self, rejection: Rejection) -> None:
         count = self.stats.reject(rejection.reason)
         # Log the 1st, 2nd, 4th, 8th … of each reason: visible, but a flood cannot drown the log.
@@ -250,14 +319,22 @@ class Gateway:
             )
 
     async def _emit(self, event: DeviceEvent) -> None:
+        """One device event through root-cause grouping to the sink."""
+        outs = self._correlator.offer(event, self._clock().timestamp())
+        for out in outs:
+            await self._publish(out)
+
+    async def _publish(self, event: AnyEvent) -> None:
         async with self._emit_lock:
             try:
                 await self._sink.publish(event)
             except Exception:
                 self.stats.sink_errors += 1
-                log.exception("event sink failed on %s %s", event.device_id, event.code)
+                log.exception("event sink failed on %r", event)
             else:
                 self.stats.events_emitted += 1
+                if isinstance(event, BuildingEvent):
+                    self.stats.grouped_events += len(event.members)
 
     # Liveness sweep ----------------------------------------------------------------------------
 
@@ -265,16 +342,31 @@ class Gateway:
         interval = self._settings.liveness_sweep_interval_s
         while True:
             await asyncio.sleep(interval)
-            if not self._connected:
-                continue  # silence while we are cut off says nothing about the devices
             try:
-                events = self._liveness.sweep()
+                now = self._clock().timestamp()
+                events = list(self._evaluate(list(self._reorder.due(now))))
+                # Silence while we are cut off from the broker says nothing about the devices.
+                if self._connected:
+                    events.extend(self._liveness.sweep())
+                for event in events:
+                    await self._emit(event)
+                opened = self._correlator.incidents_opened
+                for out in self._correlator.due(now):
+                    await self._publish(out)
+                self.stats.incidents_opened += self._correlator.incidents_opened - opened
             except Exception:
                 self.stats.handler_errors += 1
                 log.exception("liveness sweep failed")
-                continue
-            for event in events:
-                await self._emit(event)
+
+    async def _checkpoints(self) -> None:
+        interval = self._settings.gateway_checkpoint_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.checkpoint()
+            except Exception:
+                self.stats.checkpoint_errors += 1
+                log.exception("gateway state checkpoint failed")
 
 
 def _as_bytes(payload: object) -> bytes:

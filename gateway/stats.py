@@ -25,6 +25,11 @@ class GatewayStats:
     connects: int = 0
     connect_failures: int = 0
     disconnects: int = 0
+    checkpoints: int = 0  # state checkpoints written (gateway/state.py)
+    checkpoint_errors: int = 0
+    reordered: int = 0  # readings that arrived out of ts order and were put back in order
+    incidents_opened: int = 0  # building incidents raised by root-cause grouping
+    grouped_events: int = 0  # device events folded into a building incident
 
     @property
     def rejected_total(self) -> int:

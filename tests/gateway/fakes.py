@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from core.events import DeviceEvent
+from core.events import AnyEvent, BuildingEvent, DeviceEvent
 from storage.tsdb.port import Aggregate, Point, Sample, TimeSeriesError
 
 
@@ -49,13 +49,17 @@ class MemoryStore:
 
 
 class ListSink:
-    """An EventSink collecting events; can be told to fail."""
+    """An EventSink collecting device events and building incidents; can be told to fail."""
 
     def __init__(self) -> None:
         self.events: list[DeviceEvent] = []
+        self.incidents: list[BuildingEvent] = []
         self.fail = False
 
-    async def publish(self, event: DeviceEvent) -> None:
+    async def publish(self, event: AnyEvent) -> None:
         if self.fail:
             raise RuntimeError("injected sink failure")
-        self.events.append(event)
+        if isinstance(event, BuildingEvent):
+            self.incidents.append(event)
+        else:
+            self.events.append(event)
