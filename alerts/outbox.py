@@ -49,8 +49,14 @@ class Destination:
 
 
 def idempotency_key(change: OrderChange, destination: Destination) -> str:
-    """``<order_id>:<version>:<kind>:<destination>``: one notification per change and endpoint."""
-    return f"{change.order_id}:{change.version}:{change.kind.value}:{destination.name}"
+    """``<order_id>:<version>:<kind>[@<department>]:<destination>``: once per change and endpoint.
+
+    The department keeps apart two departments dispatched for one order in one transaction.
+    """
+    kind = change.kind.value
+    if change.department_id is not None:
+        kind = f"{kind}@{change.department_id}"
+    return f"{change.order_id}:{change.version}:{kind}:{destination.name}"
 
 
 def notification(change: OrderChange, *, key: str) -> dict[str, Any]:
@@ -72,6 +78,11 @@ def notification(change: OrderChange, *, key: str) -> dict[str, Any]:
         "grid_id": change.grid_id,
         "assignee": change.assignee,
         "occurrences": change.occurrences,
+        "parent_id": change.parent_id,
+        "silenced": change.silenced,
+        "department_id": change.department_id,
+        "from_tier": change.from_tier,
+        "reason": change.reason,
     }
 
 
@@ -96,6 +107,8 @@ def endpoint_covers(endpoint: NotificationEndpoint, change: OrderChange, site: S
     if scope == ScopeKind.STREET:
         return site.street.id == scope_id and (critical or change.tier in _STREET_TIERS)
     if scope == ScopeKind.DEPARTMENT:
+        if change.department_id is not None:  # a department's own dispatch, reminder or ack
+            return change.department_id == scope_id
         department = site.departments.get(scope_id)
         return department is not None and change.fault_code in department.handles
     return False
@@ -107,11 +120,14 @@ def destinations(
     site: Site,
     endpoints: Iterable[NotificationEndpoint],
 ) -> list[Destination]:
-    """Every destination of ``change``: team topic, stream, then matching enabled endpoints."""
-    found = [
-        Destination(Channel.MQTT, "mqtt", team_id=change.team_id),
-        Destination(Channel.SSE, "sse"),
-    ]
+    """Every destination of ``change``: stream, team topic, then matching enabled endpoints.
+
+    A change that pages nobody (silenced, or linked under an explaining order) is streamed only.
+    """
+    found = [Destination(Channel.SSE, "sse")]
+    if not change.pages:
+        return found
+    found.append(Destination(Channel.MQTT, "mqtt", team_id=change.team_id))
     for endpoint in endpoints:
         if endpoint.enabled and endpoint_covers(endpoint, change, site):
             found.append(Destination(Channel(endpoint.kind), f"ep{endpoint.id}", None, endpoint.id))

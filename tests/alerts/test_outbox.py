@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.changes import ChangeKind, OrderChange
 from alerts.flows import handle_event
 from alerts.notify import record_changes
-from alerts.outbox import endpoint_covers
+from alerts.outbox import destinations, endpoint_covers, idempotency_key
 from governance.model import Department, Site
 from storage.relational.outbox_models import NotificationEndpoint, OutboxMessage
 from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, SHED_GREEN, T0, make_event
@@ -159,6 +159,8 @@ def _endpoint(scope_kind: str, scope_id: str) -> NotificationEndpoint:
         (("department", "fire"), _change(fault_code="smoke", severity="critical"), True),
         (("department", "fire"), _change(), False),
         (("department", "nobody"), _change(fault_code="smoke"), False),
+        (("department", "fire"), _change(kind=ChangeKind.DISPATCHED, department_id="fire"), True),
+        (("department", "water"), _change(fault_code="smoke", department_id="fire"), False),
     ],
 )
 def test_endpoint_scopes(
@@ -175,3 +177,20 @@ async def test_pipe_order_goes_to_its_own_team_topic(
         await handle_event(session, site=site, event=make_event(PIPE_YELLOW, "leak"), now=T0)
     [mqtt_row] = [r for r in await outbox(sessions) if r.channel == "mqtt"]
     assert mqtt_row.team_id == "t2"
+
+
+@pytest.mark.parametrize("quiet", [{"silenced": True}, {"parent_id": 41}])
+def test_a_change_that_pages_nobody_is_only_streamed(site: Site, quiet: dict[str, object]) -> None:
+    endpoint = _endpoint("team", "t1")
+    targets = destinations(_change(**quiet), site=site, endpoints=[endpoint])
+    assert [(t.channel.value, t.name) for t in targets] == [("sse", "sse")]
+    loud = destinations(_change(), site=site, endpoints=[endpoint])
+    assert [t.name for t in loud] == ["sse", "mqtt", "ep1"]
+
+
+def test_two_departments_dispatched_at_one_version_get_distinct_keys(site: Site) -> None:
+    [sse] = destinations(_change(silenced=True), site=site, endpoints=[])
+    fire = _change(kind=ChangeKind.DISPATCHED, department_id="fire")
+    water = _change(kind=ChangeKind.DISPATCHED, department_id="water")
+    assert idempotency_key(fire, sse) == "1:1:dispatched@fire:sse"
+    assert idempotency_key(fire, sse) != idempotency_key(water, sse)
