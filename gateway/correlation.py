@@ -10,8 +10,9 @@ raises and clears of the group's devices for that code are held meanwhile. When 
 * otherwise the held device events are released unchanged, in their original order.
 
 While an incident is open, further raises join it and clears leave it (as ``BuildingEvent``s that
-keep it open). When the group no longer meets the threshold the incident closes; devices still
-down leave it and get ordinary device events, so each gets its own order from then on.
+keep it open); the incident closes with the clear of its last attached device. Closing on the
+threshold instead would turn a slow recovery (devices reconnecting over a minute) into a storm
+of per-device orders for devices that are merely late.
 
 The price: in groups big enough to be grouped, a single device's ``offline`` / ``no_power``
 reaches alerts ``group_wait_s`` late. Groups smaller than ``min_devices`` are never held.
@@ -20,7 +21,7 @@ reaches alerts ``group_wait_s`` late. Groups smaller than ``min_devices`` are ne
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from core.events import OFFLINE, AnyEvent, BuildingEvent, DeviceEvent
@@ -144,9 +145,10 @@ class Correlator:
         bucket.affected.discard(device_id)
         if bucket.members is not None and device_id in bucket.members:
             del bucket.members[device_id]
-            if self._policy.met(len(bucket.affected), len(group.devices)):
-                return [self._incident(bucket, active=True, members=(event,), ts=event.ts)]
-            return self._close(bucket, event)
+            still_open = bool(bucket.members)
+            if not still_open:
+                bucket.members = None
+            return [self._incident(bucket, active=still_open, members=(event,), ts=event.ts)]
         if bucket.hold_until is not None and any(e.device_id == device_id for e in bucket.held):
             bucket.held.append(event)  # released (or dropped into the incident) with its raise
             return []
@@ -181,21 +183,6 @@ class Correlator:
             out.extend(bucket.held)
             bucket.held, bucket.hold_until = [], None
         return out
-
-    def _close(self, bucket: _Bucket, cleared: DeviceEvent) -> list[AnyEvent]:
-        """Close the incident; devices still down leave it and go on as device events."""
-        assert bucket.members is not None
-        remaining, bucket.members = bucket.members, None
-        leaving = tuple(
-            replace(e, active=False, ts=cleared.ts, detail="incident closed; device still down")
-            for e in remaining.values()
-        )
-        closing = self._incident(bucket, active=False, members=(cleared, *leaving), ts=cleared.ts)
-        own = [
-            replace(e, ts=cleared.ts, detail="still down after the incident closed")
-            for e in remaining.values()
-        ]
-        return [closing, *own]
 
     def _incident(
         self, bucket: _Bucket, *, active: bool, members: tuple[DeviceEvent, ...], ts: datetime
