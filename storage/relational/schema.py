@@ -5,10 +5,16 @@ Each domain keeps its tables in its own module; add the module here when you add
 
 from __future__ import annotations
 
-from storage.relational import detection_models, models, outbox_models, sla_models
+from storage.relational import (
+    detection_models,
+    lifecycle_models,
+    models,
+    outbox_models,
+    sla_models,
+)
 from storage.relational.models import Base
 
-MODEL_MODULES = (models, outbox_models, sla_models, detection_models)
+MODEL_MODULES = (models, outbox_models, sla_models, detection_models, lifecycle_models)
 
 metadata = Base.metadata
 
