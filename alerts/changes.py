@@ -27,6 +27,13 @@ class ChangeKind(StrEnum):
     DISPATCHED = "dispatched"  # a functional department was called out (see department_id)
     DEPARTMENT_ACKNOWLEDGED = "department_acknowledged"  # that department acknowledged
     LINKED = "linked"  # an open order was linked under an explaining order (see parent_id)
+    # Lifecycle commands of people (alerts/lifecycle.py); ``reason`` carries their note:
+    ACKNOWLEDGED = "acknowledged"  # someone took the order
+    STARTED = "started"  # work began (from resolved: rework, the fix did not hold)
+    RESOLVED = "resolved"  # the crew reports it fixed
+    CLOSED = "closed"  # verified and closed; a recurrence within the window reopens it
+    CANCELLED = "cancelled"  # a false alarm; never reopened
+    REASSIGNED = "reassigned"  # another team member answers for it now (see assignee)
 
 
 @dataclass(frozen=True, slots=True)

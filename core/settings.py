@@ -156,3 +156,7 @@ class Settings(BaseSettings):
     group_wait_s: PositiveSeconds = 60.0
     group_min_share: float = Field(default=0.6, gt=0.0, le=1.0)
     group_min_devices: int = Field(default=4, ge=2)
+
+    # Work-order lifecycle (alerts/service.py): a fault recurring this long after its order was
+    # closed reopens that order instead of opening a new one; 0 never reopens a closed order.
+    reopen_window_s: float = Field(default=86_400.0, ge=0.0)
