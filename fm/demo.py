@@ -12,7 +12,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from alerts.dispatcher import Dispatcher
 from alerts.sink import AlertsSink
+from alerts.sweeper import EscalationSweeper
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
 from fm.runner import broker_address, open_stores, serve_api
@@ -86,6 +88,11 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
                 SimulatorThread(build_simulator(settings=settings, site=site))
             )
             simulated = len(site.devices)
+        # Entered before the gateway: it stops after it and delivers the last notifications.
+        await stack.enter_async_context(Dispatcher(sessions=stores.sessions, settings=settings))
+        await stack.enter_async_context(
+            EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
+        )
         sink = AlertsSink(sessions=stores.sessions, site=site)
         gateway = await stack.enter_async_context(
             Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink)

@@ -14,7 +14,9 @@ import aiomqtt
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from alerts.dispatcher import Dispatcher
 from alerts.sink import AlertsSink
+from alerts.sweeper import EscalationSweeper
 from api.app import create_app
 from core.settings import Settings
 from fm.errors import StartupError
@@ -116,9 +118,14 @@ class BrokerProbe:
 async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
-    """Gateway with alerts wired in as its event sink, until ``stop`` is set."""
+    """Gateway with alerts wired in, the notification dispatcher and the escalation sweep."""
     sink = AlertsSink(sessions=stores.sessions, site=site)
-    async with Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink):
+    # The dispatcher is entered first so it outlives the gateway and delivers the last changes.
+    async with (
+        Dispatcher(sessions=stores.sessions, settings=settings),
+        EscalationSweeper(sessions=stores.sessions, site=site, settings=settings),
+        Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink),
+    ):
         await stop.wait()
 
 
