@@ -3,6 +3,8 @@ processes against real Mosquitto, PostgreSQL and InfluxDB."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,11 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import httpx
 import pytest
 
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
+from tests.alerts.receiver import HttpReceiver
 from tests.e2e.helpers import eventually, free_port, mosquitto_pub
 
 pytestmark = pytest.mark.integration
@@ -86,9 +90,12 @@ async def test_gateway_and_api_processes_share_postgres_and_influxdb(
     route = site.route(device_id)
     base = f"http://127.0.0.1:{env['FM_HTTP_PORT']}"
 
-    async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
-    ) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(
+                base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+            )
+        )
 
         async def ready() -> bool:
             for name in ("gateway", "api"):
@@ -106,6 +113,23 @@ async def test_gateway_and_api_processes_share_postgres_and_influxdb(
             return "subscribed to" in (processes["logs"] / "gateway.log").read_text()
 
         await eventually(gateway_subscribed, within=STARTUP_S, what="the gateway to subscribe")
+
+        # Crews listen on their team topic; the grid team also has a signed webhook.
+        crew = aiomqtt.Client(mosquitto.host, mosquitto.port, identifier="crew-phone")
+        await stack.enter_async_context(crew)
+        await crew.subscribe(f"fm/teams/{route.team.id}/workorders", qos=1)
+        receiver = await stack.enter_async_context(HttpReceiver())
+        created = await client.post(
+            "/api/v1/notification-endpoints",
+            json={
+                "kind": "webhook",
+                "url": receiver.url("/grid-team"),
+                "secret": "webhook-secret-123",
+                "scope_kind": "team",
+                "scope_id": route.team.id,
+            },
+        )
+        assert created.status_code in (200, 201), created.text
 
         # A charging shed reports smoke: a critical order for its grid team.
         smoke = json.dumps(
@@ -133,6 +157,23 @@ async def test_gateway_and_api_processes_share_postgres_and_influxdb(
         ]
         device = (await client.get(f"/api/v1/devices/{device_id}")).json()
         assert device["status"] == "fault"
+
+        # The gateway process's dispatcher notifies the crew over MQTT and the webhook.
+        async with asyncio.timeout(15):
+            async for message in crew.messages:
+                assert isinstance(message.payload, bytes)
+                notification = json.loads(message.payload)
+                if notification["order_id"] == orders[0]["id"]:
+                    assert notification["fault_code"] == "smoke"
+                    break
+
+        async def webhook_called() -> bool:
+            return any(r.path == "/grid-team" for r in receiver.requests)
+
+        await eventually(webhook_called, within=15, what="the webhook delivery")
+        hook = next(r for r in receiver.requests if r.path == "/grid-team")
+        assert "x-fm-signature" in hook.headers
+        assert str(orders[0]["id"]) in hook.body.decode()
 
         # Readiness follows the broker: stop Mosquitto and /readyz turns 503.
         mosquitto.stop()
