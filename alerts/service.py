@@ -7,7 +7,7 @@ order and (later) outbox rows commit together.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -22,11 +22,23 @@ from alerts.errors import (
     UnknownDeviceError,
     UnknownFaultCodeError,
 )
+from alerts.lifecycle import SYSTEM_ACTOR, Action, add_transition
 from alerts.routing import OrderRouting, route_fault
 from core.events import DeviceEvent
+from core.settings import Settings
 from governance.model import Site
 from sensors.profiles import OFFLINE, PROFILES
-from storage.relational.models import Episode, OrderStatus, WorkOrder
+from storage.relational.models import Episode, OrderScope, OrderStatus, WorkOrder
+
+#: How long after closing a recurrence reopens the order (``FM_REOPEN_WINDOW_S``'s default).
+DEFAULT_REOPEN_WINDOW = timedelta(seconds=Settings.model_fields["reopen_window_s"].default)
+
+# A reopened order waits for someone again: the last round's progress is in its history.
+_REOPENED_VALUES: dict[str, None] = {
+    "acknowledged_at": None,
+    "started_at": None,
+    "resolved_at": None,
+}
 
 
 class DeviceHealth(StrEnum):
@@ -41,9 +53,18 @@ class DeviceHealth(StrEnum):
 
 
 async def raise_fault(
-    session: AsyncSession, *, site: Site, event: DeviceEvent, now: datetime
+    session: AsyncSession,
+    *,
+    site: Site,
+    event: DeviceEvent,
+    now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
 ) -> OrderChange | None:
-    """Open an episode and open (or recur) its order; None when the episode was already open."""
+    """Open an episode and open, recur or reopen its order; None when the episode was open.
+
+    A closed order of the same (device, fault) closed less than ``reopen_window`` ago is
+    reopened (and counted) instead of opening a new one; a cancelled one never is.
+    """
     started_at = _event_time(event)
     _check_known(site, event)
     routing = route_fault(site, device_id=event.device_id, severity=event.severity)
@@ -65,7 +86,9 @@ async def raise_fault(
     )
     if episode is None:
         return None
-    order, kind = await _open_or_recur(session, key=key, routing=routing, event=event, now=now)
+    order, kind = await _open_or_recur(
+        session, key=key, routing=routing, event=event, now=now, reopen_window=reopen_window
+    )
     episode.work_order_id = order.id
     await session.flush()
     return OrderChange.of(order, kind=kind, at=now)
@@ -101,10 +124,17 @@ async def clear_fault(
 
 
 async def record_fault_raised(
-    session: AsyncSession, *, site: Site, event: DeviceEvent, now: datetime
+    session: AsyncSession,
+    *,
+    site: Site,
+    event: DeviceEvent,
+    now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
 ) -> WorkOrder | None:
-    """Record a raise: the order it opened or recurred, None if the fault was already open."""
-    change = await raise_fault(session, site=site, event=event, now=now)
+    """Record a raise: the order it opened, recurred or reopened; None if already open."""
+    change = await raise_fault(
+        session, site=site, event=event, now=now, reopen_window=reopen_window
+    )
     return None if change is None else await session.get(WorkOrder, change.order_id)
 
 
@@ -154,9 +184,15 @@ async def _open_or_recur(
     routing: OrderRouting,
     event: DeviceEvent,
     now: datetime,
+    reopen_window: timedelta,
 ) -> tuple[WorkOrder, ChangeKind]:
     order = await _locked_open_order(session, key)
     if order is None:
+        reopened = await _reopen_recently_closed(
+            session, key=key, event=event, now=now, window=reopen_window
+        )
+        if reopened is not None:
+            return reopened, ChangeKind.REOPENED
         order = await insert_unless_open(session, WorkOrder, _new_order(key, routing, event, now))
         if order is not None:
             return order, ChangeKind.OPENED
@@ -168,13 +204,95 @@ async def _open_or_recur(
     if order.status == OrderStatus.RESOLVED:
         # Resolved but not closed: the fix did not hold, so the same order goes back to open.
         order.status = OrderStatus.OPEN.value
-        order.resolved_at = None
+        order.reopen_count += 1
+        for column, value in _REOPENED_VALUES.items():
+            setattr(order, column, value)
         kind = ChangeKind.REOPENED
     order.occurrences += 1
     order.recovered_at = None
     order.updated_at = now
     await session.flush()
+    if kind is ChangeKind.REOPENED:
+        add_transition(
+            session,
+            order=order,
+            action=Action.REOPEN,
+            from_status=OrderStatus.RESOLVED.value,
+            from_assignee=order.assignee,
+            actor=SYSTEM_ACTOR,
+            note=f"{event.code} recurred before the order was closed",
+            at=now,
+        )
     return order, kind
+
+
+async def _reopen_recently_closed(
+    session: AsyncSession, *, key: str, event: DeviceEvent, now: datetime, window: timedelta
+) -> WorkOrder | None:
+    """Reopen the fault's latest order if it was closed within ``window``; else None.
+
+    Only the latest order counts: after a cancelled false alarm or a new order opened past
+    the window, an older closed order stays closed. The guarded UPDATE (same version, still
+    no open key) leaves the row alone if anything touched it since we read it; the caller
+    then opens a new order. Concurrent raises of the same fault never get here together:
+    the episode insert before this lets exactly one of them through.
+    """
+    if window <= timedelta(0):
+        return None
+    latest = await session.scalar(
+        select(WorkOrder)
+        .where(
+            WorkOrder.device_id == event.device_id,
+            WorkOrder.fault_code == event.code,
+            WorkOrder.scope == OrderScope.DEVICE.value,
+        )
+        .order_by(WorkOrder.id.desc())
+        .limit(1)
+    )
+    if (
+        latest is None
+        or latest.status != OrderStatus.CLOSED
+        or latest.closed_at is None
+        or now - latest.closed_at > window
+    ):
+        return None
+    closed_at = latest.closed_at
+    reopened = (
+        update(WorkOrder)
+        .where(
+            WorkOrder.id == latest.id,
+            WorkOrder.version == latest.version,
+            WorkOrder.open_key.is_(None),
+        )
+        .values(
+            **_REOPENED_VALUES,
+            status=OrderStatus.OPEN.value,
+            open_key=key,
+            closed_at=None,
+            recovered_at=None,
+            reopen_count=WorkOrder.reopen_count + 1,
+            occurrences=WorkOrder.occurrences + 1,
+            updated_at=now,
+            version=WorkOrder.version + 1,
+        )
+        .returning(WorkOrder)
+        .execution_options(populate_existing=True)
+    )
+    order: WorkOrder | None = await session.scalar(reopened)
+    if order is None:
+        return None
+    add_transition(
+        session,
+        order=order,
+        action=Action.REOPEN,
+        from_status=OrderStatus.CLOSED.value,
+        from_assignee=order.assignee,
+        actor=SYSTEM_ACTOR,
+        note=f"{event.code} recurred {now - closed_at} after the order was closed",
+        at=now,
+    )
+    await session.flush()
+    return order
 
 
 def _new_order(

@@ -12,6 +12,7 @@ from alerts.dedup import insert_unless_open, open_key
 from alerts.errors import InvalidEventError, InvalidQueryError, UnknownFaultCodeError
 from alerts.routing import priority_of
 from alerts.service import (
+    DEFAULT_REOPEN_WINDOW,
     DeviceHealth,
     device_statuses,
     get_work_order,
@@ -179,7 +180,7 @@ async def test_recurrence_after_resolve_reopens_the_same_order(
     assert order.occurrences == 2
 
 
-async def test_after_the_order_is_closed_a_raise_opens_a_new_order(
+async def test_after_the_reopen_window_a_closed_order_stays_closed(
     sessions: Sessions, site: Site
 ) -> None:
     first = await raise_(sessions, site, make_event(LIGHT_RED, "short_circuit"))
@@ -191,9 +192,8 @@ async def test_after_the_order_is_closed_a_raise_opens_a_new_order(
         order.closed_at = LATER
         order.open_key = None
 
-    second = await raise_(
-        sessions, site, make_event(LIGHT_RED, "short_circuit", ts=LATER + timedelta(hours=1))
-    )
+    past_window = LATER + DEFAULT_REOPEN_WINDOW + timedelta(seconds=1)
+    second = await raise_(sessions, site, make_event(LIGHT_RED, "short_circuit", ts=past_window))
 
     assert second is not None and second.id != first.id
     orders = await all_orders(sessions)
