@@ -1,0 +1,1 @@
+"""Benchmarks of facility monitor (``python -m benchmarks``); not part of the distribution."""
