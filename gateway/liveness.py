@@ -1,10 +1,11 @@
 """Liveness: offline on last will or heartbeat silence, online again on any sign of life.
 
-Only devices seen at least once since this process started are swept for silence: after a
-fresh start the gateway knows nothing about when each device last spoke, and raising the whole
-fleet offline three heartbeats after boot would flood the crews with false orders. A device that
-never speaks after a restart is still caught by its retained ``offline`` status (its last will),
-which the broker delivers when the gateway subscribes.
+Only devices seen at least once are swept for silence: seen since this process started, or
+restored from the last checkpoint (gateway/state.py), whose silence clocks restart at the restore
+— the gateway was away, not the devices, and raising the whole fleet offline at boot would flood
+the crews with false orders. A device that died while the gateway was down is therefore marked
+offline one silence limit after the restart; one that left a last will is caught at once by its
+retained ``offline`` status, which the broker delivers when the gateway subscribes.
 
 While the gateway itself is cut off from the broker, silence says nothing about the devices;
 ``grace()`` restarts every silence clock when the connection comes back.
