@@ -3,9 +3,11 @@
 The gateway's root-cause grouping (gateway/correlation.py) turns a wave of ``offline`` or
 ``no_power`` raises in one building into a :class:`BuildingEvent`. Here it becomes ONE order
 (``scope="building"``, no device, ``open_key "building:<id>:<code>"``) routed to the building's
-grid team. Each member device still gets its own episode (so device status and uptime stay right),
-linked to that order, and a row in ``incident_devices``. Later events attach joining devices,
-detach devices that are back, and — when the incident is over — mark the order recovered.
+grid team and paged like a device order (``alerts.flows``: roster, silences, SLA clock, adopting
+the building's device orders it explains). Each member device still gets its own episode (so
+device status and uptime stay right), linked to that order, and a row in ``incident_devices``.
+Later events attach joining devices, detach devices that are back, and — when the incident is
+over — mark the order recovered.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.changes import ChangeKind, OrderChange
 from alerts.dedup import insert_unless_open, open_key
 from alerts.errors import AlertsError, OpenOrderConflictError, UnsupportedDatabaseError
+
+# The lifecycle helper's post-open flow (alerts/flows.py); private there, shared on purpose.
+from alerts.flows import _after_raise as after_raise
 from alerts.notify import record_changes
 from alerts.routing import priority_of
-from alerts.sla import clock_values, policy_for
 from core.events import BuildingEvent, DeviceEvent
 from governance.model import Site, Tier
 from storage.relational.detection_models import IncidentDevice
@@ -56,7 +60,11 @@ async def handle_building_event(
     if event.active:
         if order is None:
             order = await _open(session, site=site, key=key, event=event, now=now)
-            changes.append(OrderChange.of(order, kind=ChangeKind.OPENED, at=now))
+            opened = OrderChange.of(order, kind=ChangeKind.OPENED, at=now)
+            # The same paging decisions as a device order: roster, silences, SLA clock, and
+            # adopting the building's still-unacknowledged device orders it explains.
+            changes.extend(await after_raise(session, site=site, change=opened, now=now))
+            await session.refresh(order)
         elif order.recovered_at is not None:
             order.recovered_at = None
             order.occurrences += 1
@@ -124,9 +132,6 @@ async def _open(
         "occurrences": 1,
         "version": 1,
     }
-    times = await policy_for(session, event.severity.value)
-    if times is not None:
-        values.update(clock_values(status=OrderStatus.OPEN.value, times=times, now=now))
     order = await insert_unless_open(session, WorkOrder, values)
     if order is None:  # another replica opened it between our read and insert
         order = await _locked(session, key)
