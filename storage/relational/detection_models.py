@@ -1,4 +1,4 @@
-"""Detection tables: the gateway's rule/liveness checkpoints and the devices of building incidents."""
+"""Detection tables: rule/liveness checkpoints of the gateway, devices of building incidents."""
 
 from __future__ import annotations
 
