@@ -25,6 +25,7 @@ from api.silences.views import router as silences_router
 from api.site.views import router as site_router
 from api.sla.views import router as sla_router
 from api.stream.views import router as stream_router
+from api.workorders.commands import router as workorder_commands_router
 from api.workorders.views import router as workorders_router
 from core.settings import Settings
 from governance.model import Site
@@ -140,6 +141,7 @@ def create_app(
     app.include_router(site_router)
     app.include_router(devices_router)
     app.include_router(workorders_router)
+    app.include_router(workorder_commands_router)
     app.include_router(sla_router)
     app.include_router(silences_router)
     app.include_router(rosters_router)

@@ -36,3 +36,5 @@ class WorkOrderOut(ApiModel):
     ack_due_at: UtcTimestamp | None
     resolve_due_at: UtcTimestamp | None
     escalated_at: UtcTimestamp | None
+    # Send it back with a command (body ``version`` or If-Match): a newer one answers 409.
+    version: int

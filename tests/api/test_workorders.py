@@ -130,6 +130,7 @@ async def test_listing_is_newest_first_with_every_field(
         "ack_due_at": None,
         "resolve_due_at": None,
         "escalated_at": None,
+        "version": 1,
     }
 
 
