@@ -4,6 +4,7 @@ the audit, notes, members, stale versions, the SLA clock, reassign, comments and
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,6 +117,22 @@ def test_the_table_leaves_no_state_stranded() -> None:
     for status in OrderStatus:
         assert bool(allowed_actions(status)) is not status.is_terminal, status
     assert {target for target in TRANSITIONS.values()} == set(OrderStatus) - {OrderStatus.OPEN}
+
+
+def test_the_documented_table_is_the_code_table() -> None:
+    """docs/workorders.md shows TRANSITIONS as a status-by-command grid; they must agree."""
+    lines = (Path(__file__).parents[2] / "docs" / "workorders.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| from \\ command |"))
+    commands = [cell.strip(" `") for cell in header.strip("|").split("|")[1:]]
+    assert commands == [action.value for action in COMMANDS]
+    documented: dict[tuple[OrderStatus, Action], OrderStatus] = {}
+    rows = lines[lines.index(header) + 2 :]
+    for row in rows[: len(OrderStatus)]:
+        first, *cells = (cell.strip() for cell in row.strip("|").split("|"))
+        for command, cell in zip(COMMANDS, cells, strict=True):
+            if cell != "—":
+                documented[(OrderStatus(first.strip("`")), command)] = OrderStatus(cell.split()[0])
+    assert documented == dict(TRANSITIONS)
 
 
 @pytest.mark.parametrize(("edge", "target"), ALLOWED, ids=lambda v: str(v))
