@@ -46,7 +46,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut},
     503: {"model": ErrorOut},
 }
-_READ_ERRORS = {code: _ERRORS[code] for code in (401, 404, 503)}
+_READ_ERRORS: dict[int | str, dict[str, Any]] = {code: _ERRORS[code] for code in (401, 404, 503)}
+
+_COMMENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: _ERRORS[code] for code in (401, 404, 422, 503)
+}
 
 _SUMMARIES = {
     Action.ACK: "Acknowledge the order",
@@ -211,7 +215,7 @@ async def list_comments_route(
     "/{order_id}/comments",
     status_code=status.HTTP_201_CREATED,
     summary="Comment on the order",
-    responses={code: _ERRORS[code] for code in (401, 404, 422, 503)},
+    responses=_COMMENT_ERRORS,
 )
 async def add_comment_route(
     order_id: int, body: CommentIn, admin: AdminDep, session: SessionDep, site: SiteDep
