@@ -16,7 +16,7 @@ A reopened order restarts its clock at its current tier; a recurrence changes no
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +26,7 @@ from alerts.departments import dispatch_departments
 from alerts.linking import adoptable_children, explaining_parent
 from alerts.notify import record_changes
 from alerts.routing import roster_assignee
-from alerts.service import clear_fault, raise_fault
+from alerts.service import DEFAULT_REOPEN_WINDOW, clear_fault, raise_fault
 from alerts.silences import active_silence
 from alerts.sla import NO_CLOCK, SlaTimes, clock_values, policy_for
 from alerts.versioned import update_if_unchanged
@@ -36,7 +36,12 @@ from storage.relational.models import WorkOrder
 
 
 async def handle_event(
-    session: AsyncSession, *, site: Site, event: DeviceEvent, now: datetime
+    session: AsyncSession,
+    *,
+    site: Site,
+    event: DeviceEvent,
+    now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
 ) -> list[OrderChange]:
     """Apply one event inside the caller's transaction; the order changes it caused.
 
@@ -45,9 +50,11 @@ async def handle_event(
     """
     changes: list[OrderChange] = []
     if event.active:
-        change = await raise_fault(session, site=site, event=event, now=now)
+        change = await raise_fault(
+            session, site=site, event=event, now=now, reopen_window=reopen_window
+        )
         if change is not None:
-            changes = await _after_raise(session, site=site, change=change, now=now)
+            changes = await after_raise(session, site=site, change=change, now=now)
     else:
         change = await clear_fault(session, event=event, now=now)
         if change is not None:
@@ -56,7 +63,7 @@ async def handle_event(
     return changes
 
 
-async def _after_raise(
+async def after_raise(
     session: AsyncSession, *, site: Site, change: OrderChange, now: datetime
 ) -> list[OrderChange]:
     if change.kind is ChangeKind.OPENED:

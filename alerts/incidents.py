@@ -25,7 +25,7 @@ from alerts.dedup import insert_unless_open, open_key
 from alerts.errors import AlertsError, OpenOrderConflictError, UnsupportedDatabaseError
 
 # The lifecycle helper's post-open flow (alerts/flows.py); private there, shared on purpose.
-from alerts.flows import _after_raise as after_raise
+from alerts.flows import after_raise
 from alerts.notify import record_changes
 from alerts.routing import priority_of
 from core.events import BuildingEvent, DeviceEvent

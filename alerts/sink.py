@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.changes import ChangeKind, OrderChange
 from alerts.flows import handle_event
 from alerts.incidents import handle_building_event
+from alerts.service import DEFAULT_REOPEN_WINDOW
 from core.clock import Clock, utcnow
 from core.events import AnyEvent, BuildingEvent, DeviceEvent
 from governance.model import Site
@@ -38,7 +40,9 @@ class AlertsSink:
         sessions: async_sessionmaker[AsyncSession],
         site: Site,
         clock: Clock = utcnow,
+        reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
     ) -> None:
+        self._reopen_window = reopen_window
         self._sessions = sessions
         self._site = site
         self._clock = clock
@@ -56,7 +60,11 @@ class AlertsSink:
         try:
             async with self._sessions.begin() as session:
                 changes = await handle_event(
-                    session, site=self._site, event=event, now=self._clock()
+                    session,
+                    site=self._site,
+                    event=event,
+                    now=self._clock(),
+                    reopen_window=self._reopen_window,
                 )
         except Exception:
             # One bad event must not stop the gateway loop; the next one gets a fresh session.

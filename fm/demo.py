@@ -13,13 +13,13 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from alerts.dispatcher import Dispatcher
-from alerts.sink import AlertsSink
 from alerts.sweeper import EscalationSweeper
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
-from fm.runner import broker_address, open_stores, serve_api
+from fm.runner import alerts_sink, broker_address, open_stores, serve_api
 from fm.simulation import SimulatorThread, build_simulator
 from gateway.service import Gateway
+from gateway.state import SqlStateStore
 from governance.model import Site
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,15 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
         await stack.enter_async_context(
             EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
         )
-        sink = AlertsSink(sessions=stores.sessions, site=site)
+        sink = alerts_sink(settings=settings, site=site, stores=stores)
         gateway = await stack.enter_async_context(
-            Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink)
+            Gateway(
+                settings=settings,
+                site=site,
+                store=stores.timeseries,
+                sink=sink,
+                state_store=SqlStateStore(stores.sessions),
+            )
         )
         await gateway.ready()
         print(

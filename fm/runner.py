@@ -8,6 +8,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -21,6 +22,7 @@ from api.app import create_app
 from core.settings import Settings
 from fm.errors import StartupError
 from gateway.service import Gateway
+from gateway.state import SqlStateStore
 from governance.model import Site
 from storage.relational.db import create_engine, session_factory
 from storage.relational.migrate import upgrade_database
@@ -78,6 +80,15 @@ async def open_stores(settings: Settings, *, migrate: bool) -> AsyncIterator[Sto
         await engine.dispose()
 
 
+def alerts_sink(*, settings: Settings, site: Site, stores: Stores) -> AlertsSink:
+    """The alerts side of the gateway's events, configured from settings."""
+    return AlertsSink(
+        sessions=stores.sessions,
+        site=site,
+        reopen_window=timedelta(seconds=settings.reopen_window_s),
+    )
+
+
 class GatewayProbe:
     """Readiness: the gateway holds a live broker connection."""
 
@@ -119,12 +130,18 @@ async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
     """Gateway with alerts wired in, the notification dispatcher and the escalation sweep."""
-    sink = AlertsSink(sessions=stores.sessions, site=site)
+    sink = alerts_sink(settings=settings, site=site, stores=stores)
     # The dispatcher is entered first so it outlives the gateway and delivers the last changes.
     async with (
         Dispatcher(sessions=stores.sessions, settings=settings),
         EscalationSweeper(sessions=stores.sessions, site=site, settings=settings),
-        Gateway(settings=settings, site=site, store=stores.timeseries, sink=sink),
+        Gateway(
+            settings=settings,
+            site=site,
+            store=stores.timeseries,
+            sink=sink,
+            state_store=SqlStateStore(stores.sessions),
+        ),
     ):
         await stop.wait()
 

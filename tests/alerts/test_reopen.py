@@ -249,3 +249,24 @@ async def test_concurrent_recurrences_reopen_once(
     assert sorted(results, key=str) == [None, ChangeKind.REOPENED]
     [order] = await orders(sessions)
     assert (order.status, order.reopen_count, order.occurrences) == ("open", 1, 2)
+
+
+@pytest.mark.parametrize(("window", "expected"), [(WINDOW, "reopened"), (timedelta(0), "new")])
+async def test_the_sink_applies_its_configured_window(
+    sessions: Sessions, site: Site, clock: ManualClock, window: timedelta, expected: str
+) -> None:
+    from alerts.sink import AlertsSink
+
+    sink = AlertsSink(sessions=sessions, site=site, clock=clock, reopen_window=window)
+    await sink.publish(make_event(LIGHT_RED, CODE, ts=clock()))
+    clock.advance(60)
+    await sink.publish(make_event(LIGHT_RED, CODE, active=False, ts=clock()))
+    (first,) = await orders(sessions)
+    await finish(sessions, site, clock, first.id, Action.CLOSE)
+    clock.advance(60)
+
+    await sink.publish(make_event(LIGHT_RED, CODE, ts=clock()))
+
+    after = await orders(sessions)
+    assert len(after) == (1 if expected == "reopened" else 2)
+    assert sink.stats.failed == 0
