@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.channels.dingtalk import send_dingtalk
 from alerts.channels.http import DeliveryError
-from alerts.channels.mqtt import Broker, MqttPublisher, broker_of
+from alerts.channels.mqtt import MqttPublisher
 from alerts.channels.webhook import send_webhook
 from alerts.channels.wecom import send_wecom
 from alerts.delivery import (
@@ -40,6 +40,7 @@ from alerts.delivery import (
     targets_of,
 )
 from core.clock import Clock, utcnow
+from core.mqtt import BrokerAddress, broker_address
 from core.settings import Settings
 from sensors.contract import team_workorders_topic
 from storage.relational.outbox_models import Channel, EndpointKind
@@ -69,7 +70,7 @@ class Dispatcher:
         *,
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
-        broker: Broker | None = None,
+        broker: BrokerAddress | None = None,
         clock: Clock = utcnow,
     ) -> None:
         if settings.outbox_lease_s <= settings.outbox_http_timeout_s:
@@ -82,7 +83,9 @@ class Dispatcher:
         self._sessions = sessions
         self._settings = settings
         self._clock = clock
-        self._mqtt = MqttPublisher(broker or broker_of(settings), next_delay=self._reconnect_delay)
+        self._mqtt = MqttPublisher(
+            broker or broker_address(settings), next_delay=self._reconnect_delay
+        )
         self._http: httpx.AsyncClient | None = None
         self._wake = asyncio.Event()
         self._tasks: asyncio.TaskGroup | None = None

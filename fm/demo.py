@@ -14,9 +14,10 @@ from pydantic import SecretStr
 
 from alerts.dispatcher import Dispatcher
 from alerts.sweeper import EscalationSweeper
+from core.mqtt import broker_address
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
-from fm.runner import alerts_sink, broker_address, open_stores, serve_api
+from fm.runner import alerts_sink, open_stores, serve_api
 from fm.simulation import SimulatorThread, build_simulator
 from gateway.service import Gateway
 from gateway.state import SqlStateStore

@@ -9,7 +9,6 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import aiomqtt
 import uvicorn
@@ -19,6 +18,7 @@ from alerts.dispatcher import Dispatcher
 from alerts.sink import AlertsSink
 from alerts.sweeper import EscalationSweeper
 from api.app import create_app
+from core.mqtt import broker_address
 from core.settings import Settings
 from fm.errors import StartupError
 from gateway.service import Gateway
@@ -30,29 +30,6 @@ from storage.tsdb.factory import open_timeseries
 from storage.tsdb.port import TimeSeriesStore
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    """Where the MQTT broker is and how to log in."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-
-
-def broker_address(settings: Settings) -> BrokerAddress:
-    """FM_MQTT_URL when set, else the embedded broker on loopback at FM_MQTT_PORT."""
-    if not settings.mqtt_url:
-        return BrokerAddress(host="127.0.0.1", port=settings.mqtt_port)
-    parts = urlsplit(settings.mqtt_url)
-    return BrokerAddress(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 1883,
-        username=parts.username,
-        password=parts.password,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from typing import Self
 from zoneinfo import ZoneInfo
 
 from core.clock import utcnow
+from core.mqtt import broker_address
 from core.settings import Settings
-from fm.runner import broker_address
 from governance.model import Site
 from sensors.behaviour import SimulatedDevice
 from sensors.faults import check_injectable, load_scenario

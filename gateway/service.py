@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from types import TracebackType
-from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
 from core.clock import Clock, utcnow
 from core.events import AnyEvent, BuildingEvent, DeviceEvent, EventSink
+from core.mqtt import broker_address
 from core.settings import Settings
 from gateway.backoff import Backoff
 from gateway.correlation import Correlator, GroupingPolicy
@@ -41,31 +40,7 @@ from storage.tsdb.port import TimeSeriesStore
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_QOS = 1
-DEFAULT_MQTT_PORT = 1883
 _NO_EVENTS: tuple[DeviceEvent, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerEndpoint:
-    """Where the broker listens and how to log in."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-
-
-def broker_endpoint(settings: Settings) -> BrokerEndpoint:
-    """``FM_MQTT_URL`` when set, else the embedded broker on loopback at ``FM_MQTT_PORT``."""
-    if not settings.mqtt_url:
-        return BrokerEndpoint(host="127.0.0.1", port=settings.mqtt_port)
-    parts = urlsplit(settings.mqtt_url)
-    return BrokerEndpoint(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or DEFAULT_MQTT_PORT,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-    )
 
 
 class Gateway:
@@ -85,7 +60,7 @@ class Gateway:
         self._settings = settings
         self._sink = sink
         self._clock = clock
-        self._broker = broker_endpoint(settings)
+        self._broker = broker_address(settings)
         self._decoder = Decoder.from_settings(settings, site)
         self._rules = RuleEngine(site)
         self._liveness = Liveness(site=site, clock=clock)

@@ -10,48 +10,22 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
 from alerts.channels.http import DeliveryError
-from core.settings import Settings
+from core.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)
 
 NOTIFY_QOS = 1
-DEFAULT_MQTT_PORT = 1883
 _CLIENT_ID_PREFIX = "fm-outbox-"
-
-
-@dataclass(frozen=True, slots=True)
-class Broker:
-    """Where the broker listens and how to log in."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-
-
-def broker_of(settings: Settings) -> Broker:
-    """``FM_MQTT_URL`` when set, else the embedded broker on loopback at ``FM_MQTT_PORT``."""
-    if not settings.mqtt_url:
-        return Broker(host="127.0.0.1", port=settings.mqtt_port)
-    parts = urlsplit(settings.mqtt_url)
-    return Broker(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or DEFAULT_MQTT_PORT,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-    )
 
 
 class MqttPublisher:
     """One connection to the broker shared by every MQTT delivery of a dispatcher."""
 
-    def __init__(self, broker: Broker, *, next_delay: Callable[[int], float]) -> None:
+    def __init__(self, broker: BrokerAddress, *, next_delay: Callable[[int], float]) -> None:
         self._broker = broker
         self._next_delay = next_delay  # reconnect delay after n consecutive failures
         # A fresh id per process: two dispatchers must never kick each other off the broker.

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from core.events import OFFLINE, DeviceEvent, EventSource
+from core.mqtt import broker_address
 from core.settings import Settings
 from gateway.decode import RejectReason
-from gateway.service import Gateway, broker_endpoint
+from gateway.service import Gateway
 from governance.model import Site
 from sensors.profiles import Overrides
 from storage.tsdb.port import Point
@@ -82,14 +83,14 @@ async def running(start_gateway: GatewayFactory) -> AsyncIterator[Running]:
 
 def test_broker_endpoint_parses_the_url_with_credentials(mosquitto: MosquittoServer) -> None:
     settings = test_settings(mosquitto, mqtt_url="mqtt://gw%40site:p%3Ass@broker.example:1884")
-    endpoint = broker_endpoint(settings)
+    endpoint = broker_address(settings)
     assert (endpoint.host, endpoint.port, endpoint.username, endpoint.password) == (
         "broker.example",
         1884,
         "gw@site",
         "p:ss",
     )
-    local = broker_endpoint(test_settings(mosquitto, mqtt_url=None, mqtt_port=2883))
+    local = broker_address(test_settings(mosquitto, mqtt_url=None, mqtt_port=2883))
     assert (local.host, local.port, local.username) == ("127.0.0.1", 2883, None)
 
 
