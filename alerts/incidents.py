@@ -28,6 +28,7 @@ from alerts.errors import AlertsError, OpenOrderConflictError, UnsupportedDataba
 from alerts.flows import after_raise
 from alerts.notify import record_changes
 from alerts.routing import priority_of
+from alerts.service import locked_open_order
 from core.events import BuildingEvent, DeviceEvent
 from governance.model import Site, Tier
 from storage.relational.detection_models import IncidentDevice
@@ -55,7 +56,7 @@ async def handle_building_event(
     if building is None:
         raise UnknownBuildingError(event.building_id)
     key = incident_key(event.building_id, event.code)
-    order = await _locked(session, key)
+    order = await locked_open_order(session, key)
     changes: list[OrderChange] = []
     if event.active:
         if order is None:
@@ -95,17 +96,6 @@ async def incident_devices(session: AsyncSession, *, order_id: int) -> list[Inci
     return list((await session.scalars(query)).all())
 
 
-async def _locked(session: AsyncSession, key: str) -> WorkOrder | None:
-    query = (
-        select(WorkOrder)
-        .where(WorkOrder.open_key == key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    order: WorkOrder | None = await session.scalar(query)
-    return order
-
-
 async def _open(
     session: AsyncSession, *, site: Site, key: str, event: BuildingEvent, now: datetime
 ) -> WorkOrder:
@@ -134,7 +124,7 @@ async def _open(
     }
     order = await insert_unless_open(session, WorkOrder, values)
     if order is None:  # another replica opened it between our read and insert
-        order = await _locked(session, key)
+        order = await locked_open_order(session, key)
         if order is None:
             raise OpenOrderConflictError(key)
     return order

@@ -166,7 +166,8 @@ def _check_known(site: Site, event: DeviceEvent) -> None:
         )
 
 
-async def _locked_open_order(session: AsyncSession, key: str) -> WorkOrder | None:
+async def locked_open_order(session: AsyncSession, key: str) -> WorkOrder | None:
+    """The order holding ``open_key`` (device or building), row-locked for this transaction."""
     query = (
         select(WorkOrder)
         .where(WorkOrder.open_key == key)
@@ -186,7 +187,7 @@ async def _open_or_recur(
     now: datetime,
     reopen_window: timedelta,
 ) -> tuple[WorkOrder, ChangeKind]:
-    order = await _locked_open_order(session, key)
+    order = await locked_open_order(session, key)
     if order is None:
         reopened = await _reopen_recently_closed(
             session, key=key, event=event, now=now, window=reopen_window
@@ -197,7 +198,7 @@ async def _open_or_recur(
         if order is not None:
             return order, ChangeKind.OPENED
         # Another replica opened it between our read and insert; its row is committed now.
-        order = await _locked_open_order(session, key)
+        order = await locked_open_order(session, key)
         if order is None:
             raise OpenOrderConflictError(key)
     kind = ChangeKind.RECURRED
