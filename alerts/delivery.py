@@ -9,7 +9,6 @@ time, which makes the same statement correct there.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,12 +42,6 @@ class Target:
     url: str
     secret: str | None
     enabled: bool
-
-
-def retry_delay(attempt: int, *, initial_s: float, max_s: float) -> float:
-    """Delay after the ``attempt``-th failure: doubling from ``initial_s``, jittered half..full."""
-    ceiling: float = min(max_s, initial_s * 2.0 ** max(0, attempt - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def _due(now: datetime, limit: int) -> Select[int]:

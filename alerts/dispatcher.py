@@ -36,9 +36,9 @@ from alerts.delivery import (
     claim,
     mark_delivered,
     mark_failed,
-    retry_delay,
     targets_of,
 )
+from core.backoff import retry_delay
 from core.clock import Clock, utcnow
 from core.mqtt import BrokerAddress, broker_address
 from core.settings import Settings

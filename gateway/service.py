@@ -19,11 +19,11 @@ from types import TracebackType
 
 import aiomqtt
 
+from core.backoff import Backoff
 from core.clock import Clock, utcnow
 from core.events import AnyEvent, BuildingEvent, DeviceEvent, EventSink
 from core.mqtt import broker_address
 from core.settings import Settings
-from gateway.backoff import Backoff
 from gateway.correlation import Correlator, GroupingPolicy
 from gateway.decode import Decoder, DeviceReport, Reading, Rejection, StatusReport
 from gateway.errors import StateStoreError

@@ -14,8 +14,8 @@ import asyncio
 import logging
 from collections import deque
 
+from core.backoff import Backoff
 from core.settings import Settings
-from gateway.backoff import Backoff
 from gateway.decode import Reading
 from gateway.stats import GatewayStats
 from storage.tsdb.port import Point, TimeSeriesStore

@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.delivery import claim, retry_delay
+from alerts.delivery import claim
 from alerts.dispatcher import Dispatcher
+from core.backoff import retry_delay
 from core.clock import utcnow
 from governance.model import Site
 from storage.relational.outbox_models import NotificationEndpoint, OutboxMessage

@@ -1,4 +1,4 @@
-"""Jittered exponential backoff for reconnects and store retries."""
+"""Jittered exponential backoff: reconnects, store retries, outbox delivery retries."""
 
 from __future__ import annotations
 
@@ -25,8 +25,21 @@ class Backoff:
         """The delay to wait now; the following one is twice as long (up to the maximum)."""
         delay = self._current
         self._current = min(self._current * 2, self._max)
-        return delay / 2 + random.uniform(0, delay / 2)
+        return jittered(delay)
 
     def reset(self) -> None:
         """Success: start again from the initial delay."""
         self._current = self._initial
+
+
+def retry_delay(attempt: int, *, initial_s: float, max_s: float) -> float:
+    """Delay after the ``attempt``-th failure: doubling from ``initial_s``, jittered half..full.
+
+    The stateless form of ``Backoff``, for retries whose attempt count is stored (outbox rows).
+    """
+    return jittered(min(max_s, initial_s * 2.0 ** max(0, attempt - 1)))
+
+
+def jittered(ceiling: float) -> float:
+    """A delay drawn uniformly from half to all of ``ceiling``."""
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
