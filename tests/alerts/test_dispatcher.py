@@ -28,7 +28,8 @@ from tests.alerts.outbox_helpers import (
     until,
 )
 from tests.alerts.receiver import HttpReceiver
-from tests.servers.mosquitto import MosquittoServer, free_port
+from tests.servers.mosquitto import MosquittoServer
+from tests.servers.ports import free_port
 
 SECRET = "webhook-secret-for-tests"
 #: A broker address that refuses connections: MQTT rows stay pending, HTTP ones go out.

@@ -23,7 +23,7 @@ from governance.model import Site
 from sensors.profiles import Severity
 from tests.alerts.outbox_helpers import until
 from tests.api.conftest import TOKEN, FakeTimeSeries
-from tests.servers.mosquitto import free_port
+from tests.servers.ports import free_port
 
 DEADLINE_S = 10.0
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -16,7 +16,7 @@ import yaml
 
 from core.settings import Settings
 from fm.cli import build_parser
-from tests.e2e.helpers import free_port
+from tests.servers.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

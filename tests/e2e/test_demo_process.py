@@ -17,7 +17,8 @@ import pytest
 
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
-from tests.e2e.helpers import eventually, free_port, mosquitto_pub
+from tests.e2e.helpers import eventually, mosquitto_pub
+from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,8 @@ import aiomqtt
 import pytest
 
 from fm.broker import EmbeddedBroker, EmbeddedBrokerError
-from tests.e2e.helpers import free_port, mosquitto_pub
+from tests.e2e.helpers import mosquitto_pub
+from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
 

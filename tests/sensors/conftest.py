@@ -15,7 +15,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.servers.mosquitto import MosquittoServer, free_port
+from tests.servers.mosquitto import MosquittoServer
+from tests.servers.ports import free_port
 
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
 STARTUP_DEADLINE_S = 10.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.servers.ports import free_port
 
 #: Generous bounds for a loaded CI machine; the loops return as soon as the server answers.
 STARTUP_TIMEOUT_S = 30.0
@@ -93,13 +94,6 @@ def _binary() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     last: object = None
@@ -123,7 +117,7 @@ def running_influxdb(root: Path) -> Iterator[InfluxServer]:
     """Run influxd with its meta, data and WAL directories under ``root``; stop it after."""
     binary = _binary()
     root.mkdir(parents=True, exist_ok=True)
-    http_port, rpc_port = _free_port(), _free_port()
+    http_port, rpc_port = free_port(), free_port()
     config = root / "influxdb.conf"
     config.write_text(_CONFIG.format(host=HOST, rpc_port=rpc_port, http_port=http_port, root=root))
     log = root / "influxd.log"

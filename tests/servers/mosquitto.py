@@ -20,20 +20,14 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.servers.ports import free_port
+
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 PUBLISH_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.01
 KEEPALIVE_S = 60
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class MosquittoServer:

@@ -8,7 +8,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.servers.ports import free_port
 
 #: Generous bounds for a loaded CI machine; the loops return as soon as the server answers.
 STARTUP_TIMEOUT_S = 30.0
@@ -72,13 +73,6 @@ def _bin_dir() -> Path:
         "PostgreSQL server binaries (initdb, postgres) not found; "
         "`make test` installs them (`make system-deps` installs the Debian package postgresql)"
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +149,7 @@ def running_postgres() -> Iterator[PostgresServer]:
             pytest.fail(f"initdb failed ({initdb.returncode}):\n{initdb.stdout}{initdb.stderr}")
         socket_dir.mkdir()
         who.chown(socket_dir)
-        port = _free_port()
+        port = free_port()
         with log.open("wb") as log_file:
             process = subprocess.Popen(
                 [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,17 +13,11 @@ import pytest
 from storage.tsdb.influx import InfluxV1TimeSeries
 from storage.tsdb.port import Point, Sample, TimeSeriesError
 from tests.servers.influxdb import InfluxServer, running_influxdb
+from tests.servers.ports import free_port
 
 T0 = 1_740_000_000.0
 START = datetime.fromtimestamp(T0, UTC)
 END = START + timedelta(hours=1)
-
-
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # Unit tests: no server -----------------------------------------------------------------------
@@ -179,7 +172,7 @@ async def test_layout_is_one_measurement_tagged_by_device_with_a_field_per_metri
 
 @pytest.mark.integration
 async def test_nothing_listening_raises_time_series_error() -> None:
-    store = InfluxV1TimeSeries(f"influxdb://fm:hunter2@127.0.0.1:{unused_port()}/fm")
+    store = InfluxV1TimeSeries(f"influxdb://fm:hunter2@127.0.0.1:{free_port()}/fm")
     with pytest.raises(TimeSeriesError, match="does not answer") as caught:
         await store.open()
     assert "hunter2" not in str(caught.value)
