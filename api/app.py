@@ -128,6 +128,11 @@ def create_app(
             try:
                 yield
             finally:
+                # The stream's outbox tail must stop before the engine is disposed.
+                hub = getattr(app.state, "stream_hub", None)
+                if hub is not None:
+                    await hub.close()
+                    del app.state.stream_hub
                 del app.state.resources
 
     app = FastAPI(

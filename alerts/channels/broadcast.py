@@ -10,6 +10,7 @@ queue; one that falls behind is dropped, never buffered without limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -79,6 +80,9 @@ class StreamHub:
         self._settings = settings
         self._subscribers: set[Subscription] = set()
         self._tail: asyncio.Task[None] | None = None
+        # Set to stop the tail between polls: cancelling it inside a database call can leave
+        # the pooled connection (aiosqlite's worker thread) hanging when the engine is disposed.
+        self._tail_stop = asyncio.Event()
         self._cursor = 0
         self._gaps: dict[int, float] = {}  # skipped id → monotonic time to stop waiting
 
@@ -94,7 +98,8 @@ class StreamHub:
             async with self._sessions() as session:
                 self._cursor = await session.scalar(select(func.max(OutboxMessage.id))) or 0
             self._gaps.clear()
-            self._tail = asyncio.create_task(self._run(), name="stream-tail")
+            self._tail_stop = asyncio.Event()
+            self._tail = asyncio.create_task(self._run(self._tail_stop), name="stream-tail")
         self._subscribers.add(subscription)
         return subscription
 
@@ -102,8 +107,16 @@ class StreamHub:
         """Forget a subscription; the tail stops with the last one."""
         self._subscribers.discard(subscription)
         if not self._subscribers and self._tail is not None:
-            self._tail.cancel()
+            self._tail_stop.set()
             self._tail = None
+
+    async def close(self) -> None:
+        """Drop every subscriber and wait for the tail to stop (before the engine goes away)."""
+        self._subscribers.clear()
+        tail, self._tail = self._tail, None
+        self._tail_stop.set()
+        if tail is not None:
+            await asyncio.gather(tail, return_exceptions=True)
 
     def publish(self, events: Sequence[StreamEvent]) -> None:
         """Offer events to every subscriber, dropping those that fell behind."""
@@ -117,13 +130,14 @@ class StreamHub:
                     self._settings.stream_queue_max,
                 )
 
-    async def _run(self) -> None:
-        while True:
+    async def _run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
             try:
                 self.publish(await self._poll())
             except Exception:
                 log.exception("stream: reading the outbox failed; retrying")
-            await asyncio.sleep(self._settings.outbox_poll_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._settings.outbox_poll_interval_s)
 
     async def _poll(self) -> list[StreamEvent]:
         settings = self._settings

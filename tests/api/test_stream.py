@@ -141,6 +141,8 @@ async def test_a_slow_subscriber_is_dropped_not_buffered(
         assert slow.dropped and not fast.dropped and hub.subscribers == 1
         assert [await slow.next(1.0) for _ in range(3)][-1] is None  # told to go, after 2
         assert await fast.next(1.0) == StreamEvent(3, "recovered", "{}")
-    finally:
         hub.unsubscribe(fast)
         hub.unsubscribe(slow)
+        assert hub.subscribers == 0
+    finally:
+        await hub.close()
