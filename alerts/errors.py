@@ -7,7 +7,19 @@ class AlertsError(Exception):
     """Base of every error the alerts package raises on purpose."""
 
 
-class UnknownDeviceError(AlertsError):
+class NotFoundError(AlertsError):
+    """What the request names does not exist (HTTP 404)."""
+
+
+class ConflictError(AlertsError):
+    """The stored state forbids the request now: stale version, wrong status (HTTP 409)."""
+
+
+class InvalidError(AlertsError):
+    """The request itself is wrong; changing it fixes it (HTTP 422)."""
+
+
+class UnknownDeviceError(InvalidError):
     """An event names a device the site file does not have."""
 
     def __init__(self, device_id: str) -> None:
@@ -15,7 +27,7 @@ class UnknownDeviceError(AlertsError):
         self.device_id = device_id
 
 
-class UnknownFaultCodeError(AlertsError):
+class UnknownFaultCodeError(InvalidError):
     """An event names a fault code outside its device type's catalogue."""
 
     def __init__(self, *, device_id: str, device_type: str, code: str) -> None:
@@ -27,7 +39,7 @@ class UnknownFaultCodeError(AlertsError):
         self.code = code
 
 
-class InvalidEventError(AlertsError):
+class InvalidEventError(InvalidError):
     """An event is malformed (e.g. a naive timestamp) and must not touch the store."""
 
     def __init__(self, *, device_id: str, code: str, reason: str) -> None:
@@ -37,7 +49,7 @@ class InvalidEventError(AlertsError):
         self.reason = reason
 
 
-class InvalidQueryError(AlertsError):
+class InvalidQueryError(InvalidError):
     """A listing was asked for with an impossible page (negative offset, limit below one)."""
 
 
@@ -49,7 +61,7 @@ class UnsupportedDatabaseError(AlertsError):
         self.dialect = dialect
 
 
-class OpenOrderConflictError(AlertsError):
+class OpenOrderConflictError(ConflictError):
     """An open order for the key existed at insert time but vanished before it could be read."""
 
     def __init__(self, open_key: str) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from alerts.errors import AlertsError
+from alerts.errors import AlertsError, ConflictError, InvalidError, NotFoundError
 
 
 class EscalationError(AlertsError):
     """Base of the errors a person can fix by changing the request."""
 
 
-class OrderNotFoundError(EscalationError):
+class OrderNotFoundError(EscalationError, NotFoundError):
     """No work order has that id."""
 
     def __init__(self, order_id: int) -> None:
@@ -17,7 +17,7 @@ class OrderNotFoundError(EscalationError):
         self.order_id = order_id
 
 
-class StaleVersionError(EscalationError):
+class StaleVersionError(EscalationError, ConflictError):
     """The caller saw an older version of the order than the one stored."""
 
     def __init__(self, *, order_id: int, expected: int, actual: int) -> None:
@@ -29,7 +29,7 @@ class StaleVersionError(EscalationError):
         self.actual = actual
 
 
-class HandBackError(EscalationError):
+class HandBackError(EscalationError, ConflictError):
     """The order cannot be handed back to that tier in its current state."""
 
     def __init__(self, *, order_id: int, reason: str) -> None:
@@ -38,7 +38,7 @@ class HandBackError(EscalationError):
         self.reason = reason
 
 
-class DispatchNotFoundError(EscalationError):
+class DispatchNotFoundError(EscalationError, NotFoundError):
     """The department was never dispatched for that order."""
 
     def __init__(self, *, order_id: int, department_id: str) -> None:
@@ -47,7 +47,7 @@ class DispatchNotFoundError(EscalationError):
         self.department_id = department_id
 
 
-class AlreadyAcknowledgedError(EscalationError):
+class AlreadyAcknowledgedError(EscalationError, ConflictError):
     """The department already acknowledged this dispatch."""
 
     def __init__(self, *, order_id: int, department_id: str, by: str | None) -> None:
@@ -59,5 +59,5 @@ class AlreadyAcknowledgedError(EscalationError):
         self.department_id = department_id
 
 
-class InvalidScheduleError(EscalationError):
+class InvalidScheduleError(EscalationError, InvalidError):
     """A silence or roster entry names something the site lacks, or an empty interval."""

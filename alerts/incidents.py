@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.changes import ChangeKind, OrderChange
 from alerts.dedup import insert_unless_open, open_key
-from alerts.errors import AlertsError, OpenOrderConflictError, UnsupportedDatabaseError
+from alerts.errors import InvalidError, OpenOrderConflictError, UnsupportedDatabaseError
 
 # The lifecycle helper's post-open flow (alerts/flows.py); private there, shared on purpose.
 from alerts.flows import after_raise
@@ -35,7 +35,7 @@ from storage.relational.detection_models import IncidentDevice
 from storage.relational.models import Episode, OrderScope, OrderStatus, WorkOrder
 
 
-class UnknownBuildingError(AlertsError):
+class UnknownBuildingError(InvalidError):
     """A building event names a building the site does not have."""
 
     def __init__(self, building_id: str) -> None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alerts.errors import AlertsError
+from alerts.errors import AlertsError, ConflictError, InvalidError, NotFoundError
 
 
 class LifecycleError(AlertsError):
     """Base of the errors a lifecycle command raises; the order is left unchanged."""
 
 
-class OrderNotFoundError(LifecycleError):
+class OrderNotFoundError(LifecycleError, NotFoundError):
     """No work order has that id."""
 
     def __init__(self, order_id: int) -> None:
@@ -23,7 +23,7 @@ class OrderNotFoundError(LifecycleError):
         self.order_id = order_id
 
 
-class StaleOrderError(LifecycleError):
+class StaleOrderError(LifecycleError, ConflictError):
     """The caller acted on an older version of the order than the one stored."""
 
     def __init__(self, *, order_id: int, seen: int, version: int, status: str) -> None:
@@ -37,7 +37,7 @@ class StaleOrderError(LifecycleError):
         self.status = status
 
 
-class ForbiddenTransitionError(LifecycleError):
+class ForbiddenTransitionError(LifecycleError, ConflictError):
     """The order's current state does not allow the command."""
 
     def __init__(self, *, order_id: int, status: str, action: str, allowed: Sequence[str]) -> None:
@@ -51,7 +51,7 @@ class ForbiddenTransitionError(LifecycleError):
         self.allowed = tuple(allowed)
 
 
-class InvalidCommandError(LifecycleError):
+class InvalidCommandError(LifecycleError, InvalidError):
     """The request itself is wrong (fixable by changing it), whatever state the order is in."""
 
 
