@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     group_min_share: float = Field(default=0.6, gt=0.0, le=1.0)
     group_min_devices: int = Field(default=4, ge=2)
 
+    # Alerts intake (alerts/intake.py): the bounded queue between the gateway's loop and the
+    # alerts transactions, the group-commit batch size, and how a store outage is retried.
+    alerts_queue_max: int = Field(default=10_000, ge=1)
+    alerts_batch_max: int = Field(default=500, ge=1, le=10_000)
+    alerts_retry_initial_s: PositiveSeconds = 0.05
+    alerts_retry_max_s: PositiveSeconds = 1.0
+    alerts_drain_timeout_s: PositiveSeconds = 10.0
+
     # Work-order lifecycle (alerts/service.py): a fault recurring this long after its order was
     # closed reopens that order instead of opening a new one; 0 never reopens a closed order.
     reopen_window_s: float = Field(default=86_400.0, ge=0.0)

@@ -115,51 +115,34 @@ def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path) ->
     pytest.fail(f"postgres did not accept connections in {STARTUP_TIMEOUT_S}s: {last_error}")
 
 
-@contextlib.contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
-    """Run initdb and postgres in a fresh temporary directory; stop and remove it after."""
-    bin_dir = _bin_dir()
-    who = _identity()
-    # Not under pytest's tmp_path: its root-only parent directories would lock postgres out.
-    root = Path(tempfile.mkdtemp(prefix="fm-postgres-"))
-    data_dir, socket_dir, log = root / "data", root / "sock", root / "postgres.log"
-    try:
-        who.chown(root)
-        # --no-sync: a throw-away cluster needs no fsync.
-        initdb = subprocess.run(
-            [
-                bin_dir / "initdb",
-                "--no-sync",
-                "-D",
-                data_dir,
-                "-U",
-                SUPERUSER,
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-            ],
-            capture_output=True,
-            text=True,
-            user=who.uid,
-            group=who.gid,
-            extra_groups=who.extra_groups,
-        )
-        if initdb.returncode != 0:
-            pytest.fail(f"initdb failed ({initdb.returncode}):\n{initdb.stdout}{initdb.stderr}")
-        socket_dir.mkdir()
-        who.chown(socket_dir)
-        port = free_port()
-        with log.open("wb") as log_file:
-            process = subprocess.Popen(
+class PostgresProcess:
+    """One cluster's postgres process, which a test may stop and start again (same port)."""
+
+    def __init__(self, *, bin_dir: Path, who: _Identity, root: Path, port: int) -> None:
+        self._bin_dir = bin_dir
+        self._who = who
+        self.data_dir, self._socket_dir, self._log = root / "data", root / "sock", root / "pg.log"
+        self.port = port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server(self) -> PostgresServer:
+        """Where clients connect."""
+        return PostgresServer(host=HOST, port=self.port, data_dir=self.data_dir)
+
+    def start(self) -> None:
+        """Start postgres and return once it accepts connections."""
+        who = self._who
+        with self._log.open("ab") as log_file:
+            self._process = subprocess.Popen(
                 [
-                    bin_dir / "postgres",
+                    self._bin_dir / "postgres",
                     "-D",
-                    data_dir,
+                    self.data_dir,
                     "-p",
-                    str(port),
+                    str(self.port),
                     "-k",
-                    socket_dir,
+                    self._socket_dir,
                     "-c",
                     f"listen_addresses={HOST}",
                     # Durability is not under test here; these make the cluster fast to use.
@@ -177,18 +160,69 @@ def running_postgres() -> Iterator[PostgresServer]:
                 group=who.gid,
                 extra_groups=who.extra_groups,
             )
+        _wait_until_ready(self._process, self.port, self._log)
+
+    def stop(self) -> None:
+        """Fast shutdown: disconnect every client and exit."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.send_signal(signal.SIGINT)
         try:
-            _wait_until_ready(process, port, log)
-            yield PostgresServer(host=HOST, port=port, data_dir=data_dir)
+            process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def postgres_process() -> Iterator[PostgresProcess]:
+    """Run initdb and postgres in a fresh temporary directory; stop and remove it after."""
+    bin_dir = _bin_dir()
+    who = _identity()
+    # Not under pytest's tmp_path: its root-only parent directories would lock postgres out.
+    root = Path(tempfile.mkdtemp(prefix="fm-postgres-"))
+    cluster = PostgresProcess(bin_dir=bin_dir, who=who, root=root, port=free_port())
+    try:
+        who.chown(root)
+        # --no-sync: a throw-away cluster needs no fsync.
+        initdb = subprocess.run(
+            [
+                bin_dir / "initdb",
+                "--no-sync",
+                "-D",
+                cluster.data_dir,
+                "-U",
+                SUPERUSER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+            ],
+            capture_output=True,
+            text=True,
+            user=who.uid,
+            group=who.gid,
+            extra_groups=who.extra_groups,
+        )
+        if initdb.returncode != 0:
+            pytest.fail(f"initdb failed ({initdb.returncode}):\n{initdb.stdout}{initdb.stderr}")
+        (root / "sock").mkdir()
+        who.chown(root / "sock")
+        try:
+            cluster.start()
+            yield cluster
         finally:
-            process.send_signal(signal.SIGINT)  # "fast shutdown": disconnect clients, exit
-            try:
-                process.wait(timeout=SHUTDOWN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            cluster.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the duration of the block."""
+    with postgres_process() as cluster:
+        yield cluster.server
 
 
 @pytest.fixture(scope="session")
