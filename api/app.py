@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 from fastapi import FastAPI
+from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.dashboard.views import mount_dashboard
@@ -18,6 +19,9 @@ from api.devices.views import router as devices_router
 from api.errors import StartupError, install_error_handlers
 from api.escalation.views import router as escalation_router
 from api.health.views import router as health_router
+from api.metrics.http import HttpMetrics, HttpMetricsMiddleware
+from api.metrics.views import router as metrics_router
+from api.middleware import BodyLimitMiddleware, SafeHeadersMiddleware
 from api.notifications.views import router as notifications_router
 from api.resources import AppResources, ReadinessProbe
 from api.rosters.views import router as rosters_router
@@ -106,10 +110,12 @@ def create_app(
     sessions: async_sessionmaker[AsyncSession] | None = None,
     timeseries: TimeSeriesStore | None = None,
     readiness: Sequence[ReadinessProbe] = (),
+    collectors: Sequence[Collector] = (),
 ) -> FastAPI:
     """The API and dashboard; the lifespan builds (and later closes) whatever is not injected.
 
-    Injected resources belong to the caller and are left open at shutdown.
+    Injected resources belong to the caller and are left open at shutdown. ``collectors`` add
+    the metrics of other parts of the same process (the gateway in ``fm demo``) to /metrics.
     """
 
     @asynccontextmanager
@@ -142,7 +148,15 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    http_metrics = HttpMetrics()
+    app.state.metrics_collectors = (http_metrics, *collectors)
+    # The last added runs first: every answer is counted, the 413 included, and the body limit
+    # refuses before any handler reads the request.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)
+    app.add_middleware(SafeHeadersMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(site_router)
     app.include_router(devices_router)
     app.include_router(workorders_router)

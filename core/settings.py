@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     reconnect_max_s: PositiveSeconds = 30.0
     liveness_sweep_interval_s: PositiveSeconds = 1.0
 
-    # HTTP API: how long /readyz waits for each store or probe before calling it failed.
+    # HTTP API: how long /readyz waits for each store or probe before calling it failed, and
+    # the largest request body read (larger ones get 413 before anything parses them).
     readiness_timeout_s: PositiveSeconds = 2.0
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1_024)
 
     # Simulator cadence (for `fm simulate` / `fm demo`).
     simulate_interval_s: PositiveSeconds = 10.0
