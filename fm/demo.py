@@ -77,6 +77,8 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
     orders; the broker stops last.
     """
     token = demo_admin_token(settings)
+    # A token the operator chose stays off the terminal (and out of its scrollback and logs).
+    shown = "(FM_ADMIN_TOKEN, not repeated here)" if settings.admin_token is not None else token
     settings = settings.model_copy(update={"admin_token": SecretStr(token)})
     async with contextlib.AsyncExitStack() as stack:
         if not settings.mqtt_url:
@@ -106,7 +108,7 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
         )
         await gateway.ready()
         print(
-            banner(settings, token=token, site=site, simulated=simulated),
+            banner(settings, token=shown, site=site, simulated=simulated),
             file=sys.stderr,
             flush=True,
         )

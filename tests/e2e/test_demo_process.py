@@ -88,7 +88,9 @@ async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_
                 return False
 
         await eventually(ready, within=STARTUP_S, interval=0.2, what="the demo to be ready")
-        assert "admin token" in demo.log.read_text()
+        banner = demo.log.read_text()
+        assert "admin token" in banner
+        assert TOKEN not in banner, "a token the operator supplied must not be echoed"
 
         # QoS 0, exactly the README command (no -q): the embedded broker must not lose it.
         fault = json.dumps({"metrics": {"lamp_on": True, "current_a": 12, "voltage_v": 220}})
