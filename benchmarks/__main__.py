@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import tempfile
 import time
+from pathlib import Path
 
 from benchmarks.latency import (
     describe,
@@ -16,6 +18,7 @@ from benchmarks.latency import (
     silence_to_offline,
 )
 from benchmarks.servers import mosquitto
+from benchmarks.storm import sqlite_url, storm_one_by_one, storm_with_intake
 from benchmarks.support import summary_ms
 from benchmarks.throughput import gateway_ingest, raw_subscriber
 
@@ -55,6 +58,15 @@ async def run() -> None:
         f"  gateway (rules, liveness, batching)   {rate:10,.0f} msgs/s  ({rate / raw:.0%} of raw)"
     )
     print(f"  accepted {accepted} of {THROUGHPUT_MESSAGES}; {points} points to the store")
+    print("\nfault storm: every corridor light of the demo site short-circuits at once (SQLite)")
+    with tempfile.TemporaryDirectory(prefix="fm-bench-storm-") as directory:
+        one = await storm_one_by_one(sqlite_url(Path(directory), "one.sqlite3"))
+        rate, orders, batches = await storm_with_intake(sqlite_url(Path(directory), "gc.sqlite3"))
+    print(f"  baseline: one transaction per event   {one:10,.0f} orders/s")
+    print(
+        f"  alerts intake (group commit)          {rate:10,.0f} orders/s  (x{rate / one:.1f});"
+        f" {orders} orders in {batches} transactions"
+    )
     print(f"\ntotal run time {time.perf_counter() - started:.1f} s")
 
 
