@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-from typing import cast
 
 from fastapi import FastAPI
 from prometheus_client.registry import Collector
@@ -16,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.dashboard.views import mount_dashboard
 from api.devices.views import router as devices_router
-from api.errors import StartupError, install_error_handlers
+from api.errors import install_error_handlers
 from api.escalation.views import router as escalation_router
 from api.health.views import router as health_router
 from api.metrics.http import HttpMetrics, HttpMetricsMiddleware
@@ -31,9 +28,12 @@ from api.sla.views import router as sla_router
 from api.stream.views import router as stream_router
 from api.workorders.commands import router as workorder_commands_router
 from api.workorders.views import router as workorders_router
+from core.clock import Clock, utcnow
 from core.settings import Settings
+from governance.loader import load_site
 from governance.model import Site
 from storage.relational.db import create_engine, session_factory
+from storage.tsdb.factory import open_timeseries
 from storage.tsdb.port import TimeSeriesStore
 
 __all__ = ["ReadinessProbe", "create_app"]
@@ -50,25 +50,8 @@ def _package_version() -> str:
         return "0+unknown"
 
 
-def _import_function(module: str, name: str) -> Callable[..., object]:
-    """A function from a sibling package, imported only when the app must build that part."""
-    try:
-        function = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise StartupError(
-            f"cannot build the resource: {module}.{name} is unavailable; pass it to create_app"
-        ) from exc
-    return cast(Callable[..., object], function)
-
-
-def _load_site(path: Path) -> Site:
-    load_site = _import_function("governance.loader", "load_site")
-    return cast(Site, load_site(path))
-
-
 async def _open_timeseries(settings: Settings, stack: AsyncExitStack) -> TimeSeriesStore:
-    open_timeseries = _import_function("storage.tsdb.factory", "open_timeseries")
-    store = cast(TimeSeriesStore, open_timeseries(settings.effective_tsdb_url))
+    store = open_timeseries(settings.effective_tsdb_url)
     await store.open()
     stack.push_async_callback(store.close)
     return store
@@ -82,9 +65,10 @@ async def _build_resources(
     sessions: async_sessionmaker[AsyncSession] | None,
     timeseries: TimeSeriesStore | None,
     readiness: Sequence[ReadinessProbe],
+    clock: Clock,
 ) -> AppResources:
     if site is None:
-        site = _load_site(settings.site_file)
+        site = load_site(settings.site_file)
     if sessions is None or timeseries is None:
         # The embedded SQLite defaults live in the data directory, which may not exist yet.
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +84,7 @@ async def _build_resources(
         sessions=sessions,
         timeseries=timeseries,
         readiness=tuple(readiness),
+        clock=clock,
     )
 
 
@@ -110,12 +95,14 @@ def create_app(
     sessions: async_sessionmaker[AsyncSession] | None = None,
     timeseries: TimeSeriesStore | None = None,
     readiness: Sequence[ReadinessProbe] = (),
+    clock: Clock = utcnow,
     collectors: Sequence[Collector] = (),
 ) -> FastAPI:
     """The API and dashboard; the lifespan builds (and later closes) whatever is not injected.
 
-    Injected resources belong to the caller and are left open at shutdown. ``collectors`` add
-    the metrics of other parts of the same process (the gateway in ``fm demo``) to /metrics.
+    Injected resources belong to the caller and are left open at shutdown. ``clock`` is the
+    time every command records (tests pass a ``ManualClock``); ``collectors`` add the metrics of
+    other parts of the same process (the gateway in ``fm demo``) to /metrics.
     """
 
     @asynccontextmanager
@@ -128,6 +115,7 @@ def create_app(
                 sessions=sessions,
                 timeseries=timeseries,
                 readiness=readiness,
+                clock=clock,
             )
             if settings.admin_token is None:
                 log.warning("FM_ADMIN_TOKEN is not set: every /api route answers 503 until it is")

@@ -1,8 +1,9 @@
-"""Request dependencies as ``Annotated`` aliases: SessionDep, SiteDep, SettingsDep, AdminDep."""
+"""Request dependencies as ``Annotated`` aliases: SessionDep, NowDep, SiteDep, AdminDep, …"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,15 +38,29 @@ def get_site(resources: ResourcesDep) -> Site:
     return resources.site
 
 
+def get_now(resources: ResourcesDep) -> datetime:
+    """The request's time, read once from the app's clock (so one request sees one instant)."""
+    return resources.clock()
+
+
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    """A relational-store session for the duration of one request."""
+    """The request's unit of work: committed once when the handler returns, else rolled back.
+
+    Views and the domain functions they call never commit; an error raised anywhere in the
+    handler leaves the ``async with`` with nothing committed, so a refused request changes
+    nothing.
+    """
     async with resources.sessions() as session:
         yield session
+        await session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SiteDep = Annotated[Site, Depends(get_site)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+NowDep = Annotated[datetime, Depends(get_now)]
+# scope="function": the commit runs before the response is sent, so a failed commit is
+# answered as an error instead of after a success the client already received.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

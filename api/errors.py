@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+
+from alerts import errors as alerts_errors
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +21,7 @@ _PYDANTIC_VALUE_ERROR_PREFIX = "Value error, "
 class ApiError(Exception):
     """An error with an HTTP status and a message a person can act on."""
 
-    status_code = 500
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
 
     def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -30,7 +32,7 @@ class ApiError(Exception):
 class NotFoundError(ApiError):
     """The addressed resource does not exist."""
 
-    status_code = 404
+    status_code = status.HTTP_404_NOT_FOUND
 
     def __init__(self, *, kind: str, key: object) -> None:
         super().__init__(f"{kind} {key!r} not found")
@@ -38,16 +40,22 @@ class NotFoundError(ApiError):
         self.key = key
 
 
+class ConflictError(ApiError):
+    """The stored state forbids the change."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+
 class InvalidRequestError(ApiError):
     """Well-formed, but refers to something that does not exist or cannot be done."""
 
-    status_code = 422
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
 class AuthenticationError(ApiError):
     """No credentials, or credentials that do not match."""
 
-    status_code = 401
+    status_code = status.HTTP_401_UNAUTHORIZED
 
     def __init__(self, detail: str, *, challenge: str = "Bearer") -> None:
         super().__init__(detail, headers={"WWW-Authenticate": challenge})
@@ -56,17 +64,13 @@ class AuthenticationError(ApiError):
 class PermissionDeniedError(ApiError):
     """Authenticated, but without the role the route needs."""
 
-    status_code = 403
+    status_code = status.HTTP_403_FORBIDDEN
 
 
 class AuthNotConfiguredError(ApiError):
     """The server has no admin token, so protected routes stay closed."""
 
-    status_code = 503
-
-
-class StartupError(RuntimeError):
-    """The app could not build a resource it was not given."""
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
@@ -92,7 +96,10 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": describe_validation_errors(exc.errors())}, status_code=422)
+    return JSONResponse(
+        {"detail": describe_validation_errors(exc.errors())},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -103,12 +110,31 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
             "detail": "the relational store is unavailable; check FM_DATABASE_URL and that "
             "the database server is running and migrated (see GET /readyz)"
         },
-        status_code=503,
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
     )
+
+
+#: The HTTP answer to each family of alerts errors; every alerts error a request can cause
+#: inherits one of them, so views never catch and translate domain errors themselves.
+DOMAIN_ERROR_STATUS: Mapping[type[alerts_errors.AlertsError], int] = {
+    alerts_errors.NotFoundError: status.HTTP_404_NOT_FOUND,
+    alerts_errors.ConflictError: status.HTTP_409_CONFLICT,
+    alerts_errors.InvalidError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+def _domain_error(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def answer(_request: Request, exc: Exception) -> JSONResponse:
+        # The session dependency has already rolled back: a refused request changed nothing.
+        return JSONResponse({"detail": str(exc)}, status_code=status_code)
+
+    return answer
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the JSON error handlers on ``app``."""
     app.add_exception_handler(ApiError, _api_error)
+    for family, status_code in DOMAIN_ERROR_STATUS.items():
+        app.add_exception_handler(family, _domain_error(status_code))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DBAPIError, _database_error)

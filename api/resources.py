@@ -1,4 +1,4 @@
-"""What the running app holds: settings, site, stores and readiness probes."""
+"""What the running app holds: settings, site, stores, clock and readiness probes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import Clock
 from core.settings import Settings
 from governance.model import Site
 from storage.tsdb.port import TimeSeriesStore
@@ -33,3 +34,4 @@ class AppResources:
     sessions: async_sessionmaker[AsyncSession]
     timeseries: TimeSeriesStore | None
     readiness: Sequence[ReadinessProbe]
+    clock: Clock

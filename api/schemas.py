@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+#: Length of ids in the site file (devices, grids, teams, members).
+MAX_ID_CHARS = 64
+
+#: A site-file id in a request body.
+IdField = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
+#: An optional site-file id as a query filter.
+IdQuery = Annotated[str | None, Query(min_length=1, max_length=MAX_ID_CHARS)]
 
 
 def _iso_utc(value: datetime) -> str:

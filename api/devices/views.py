@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import AfterValidator
 
 from api.deps import AdminDep, SessionDep, SiteDep
+from api.devices.queries import DeviceView, get_device, list_devices
 from api.devices.schemas import (
     BuildingOut,
     DeviceDetailOut,
@@ -16,9 +17,9 @@ from api.devices.schemas import (
     OpenFaultOut,
     ResponsibleOut,
 )
-from api.devices.service import DeviceView, get_device, list_devices
-from api.errors import InvalidRequestError, NotFoundError
-from api.schemas import ErrorOut, LocationOut
+from api.errors import InvalidRequestError
+from api.responses import LOOKUP_ERRORS, REQUEST_ERRORS
+from api.schemas import IdQuery, LocationOut
 from sensors.profiles import DEVICE_TYPES
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -84,14 +85,14 @@ def _detail_out(view: DeviceView) -> DeviceDetailOut:
 @router.get(
     "",
     summary="Devices with their status (ok, fault, offline)",
-    responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses=REQUEST_ERRORS,
 )
 async def list_devices_route(
     _admin: AdminDep,
     session: SessionDep,
     site: SiteDep,
     type: DeviceTypeQuery = None,
-    grid_id: Annotated[str | None, Query(max_length=64)] = None,
+    grid_id: IdQuery = None,
     status: DeviceStatus | None = None,
 ) -> list[DeviceOut]:
     """Every device of the site ordered by id; filters combine with AND."""
@@ -106,13 +107,10 @@ async def list_devices_route(
 @router.get(
     "/{device_id}",
     summary="One device with its building and open faults",
-    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses=LOOKUP_ERRORS,
 )
 async def get_device_route(
     device_id: str, _admin: AdminDep, session: SessionDep, site: SiteDep
 ) -> DeviceDetailOut:
     """The device, or 404 when the site has no device with that id."""
-    view = await get_device(session, site=site, device_id=device_id)
-    if view is None:
-        raise NotFoundError(kind="device", key=device_id)
-    return _detail_out(view)
+    return _detail_out(await get_device(session, site=site, device_id=device_id))

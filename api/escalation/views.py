@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.departments import acknowledge_department, list_dispatches
+from alerts.departments import acknowledge_department
 from alerts.escalation import hand_back
-from alerts.escalation_errors import EscalationError
 from alerts.notify import record_changes
-from api.deps import AdminDep, SessionDep, SiteDep
-from api.errors import NotFoundError
-from api.escalation.errors import http_error
-from api.schemas import ApiModel, ErrorOut, UtcTimestamp
+from api.deps import AdminDep, NowDep, SessionDep, SiteDep
+from api.escalation.queries import get_dispatch, order_dispatches
+from api.responses import COMMAND_ERRORS, LOOKUP_ERRORS
+from api.schemas import ApiModel, UtcTimestamp
+from api.workorders.queries import get_work_order
 from api.workorders.schemas import WorkOrderOut
-from core.clock import utcnow
 from governance.model import Tier
-from storage.relational.models import WorkOrder
 
 router = APIRouter(prefix="/api/v1/workorders", tags=["SLA and escalation"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-    409: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-    503: {"model": ErrorOut},
-}
+#: Longest hand-back reason accepted (a paragraph, not a document).
+MAX_REASON_CHARS = 2000
 
 
 class HandBackIn(BaseModel):
@@ -37,7 +28,7 @@ class HandBackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to_tier: Tier
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
     version: int = Field(ge=1)
 
 
@@ -52,61 +43,57 @@ class DispatchOut(ApiModel):
     reminders: int
 
 
-@router.post("/{order_id}/hand-back", summary="Hand the order down a tier", responses=_ERRORS)
+@router.post(
+    "/{order_id}/hand-back", summary="Hand the order down a tier", responses=COMMAND_ERRORS
+)
 async def hand_back_route(
-    order_id: int, body: HandBackIn, admin: AdminDep, session: SessionDep, site: SiteDep
+    order_id: int,
+    body: HandBackIn,
+    admin: AdminDep,
+    session: SessionDep,
+    site: SiteDep,
+    now: NowDep,
 ) -> WorkOrderOut:
     """The clock restarts at ``to_tier``; 409 on a stale version or a tier not below."""
-    try:
-        async with session.begin():
-            await hand_back(
-                session,
-                site=site,
-                order_id=order_id,
-                to_tier=body.to_tier,
-                reason=body.reason,
-                version=body.version,
-                by=admin.subject,
-                now=utcnow(),
-            )
-            order = await session.get(WorkOrder, order_id)
-            out = WorkOrderOut.model_validate(order)
-    except EscalationError as exc:
-        raise http_error(exc) from exc
-    return out
+    await hand_back(
+        session,
+        site=site,
+        order_id=order_id,
+        to_tier=body.to_tier,
+        reason=body.reason,
+        version=body.version,
+        by=admin.subject,
+        now=now,
+    )
+    return WorkOrderOut.model_validate(await get_work_order(session, order_id=order_id))
 
 
-@router.get("/{order_id}/departments", summary="Departments dispatched", responses=_ERRORS)
+@router.get("/{order_id}/departments", summary="Departments dispatched", responses=LOOKUP_ERRORS)
 async def list_dispatches_route(
     order_id: int, _admin: AdminDep, session: SessionDep
 ) -> list[DispatchOut]:
     """Each department called out for the order, with its acknowledge clock."""
-    if await session.get(WorkOrder, order_id) is None:
-        raise NotFoundError(kind="work order", key=order_id)
-    return [
-        DispatchOut.model_validate(row) for row in await list_dispatches(session, order_id=order_id)
-    ]
+    rows = await order_dispatches(session, order_id=order_id)
+    return [DispatchOut.model_validate(row) for row in rows]
 
 
 @router.post(
     "/{order_id}/departments/{department_id}/ack",
     summary="A department acknowledges its dispatch",
-    responses=_ERRORS,
+    responses=COMMAND_ERRORS,
 )
 async def acknowledge_department_route(
-    order_id: int, department_id: str, admin: AdminDep, session: SessionDep, site: SiteDep
+    order_id: int,
+    department_id: str,
+    admin: AdminDep,
+    session: SessionDep,
+    site: SiteDep,
+    now: NowDep,
 ) -> DispatchOut:
     """Stops the department's reminders; 409 if it already acknowledged."""
-    now = utcnow()
-    try:
-        async with session.begin():
-            change = await acknowledge_department(
-                session, order_id=order_id, department_id=department_id, by=admin.subject, now=now
-            )
-            await record_changes(session, site=site, changes=[change], now=now)
-            rows = await list_dispatches(session, order_id=order_id)
-            (row,) = [r for r in rows if r.department_id == department_id]
-            out = DispatchOut.model_validate(row)
-    except EscalationError as exc:
-        raise http_error(exc) from exc
-    return out
+    change = await acknowledge_department(
+        session, order_id=order_id, department_id=department_id, by=admin.subject, now=now
+    )
+    await record_changes(session, site=site, changes=[change], now=now)
+    row = await get_dispatch(session, order_id=order_id, department_id=department_id)
+    return DispatchOut.model_validate(row)

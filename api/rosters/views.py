@@ -2,97 +2,82 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime
 
-from alerts.escalation_errors import InvalidScheduleError
-from alerts.rosters import add_shift, delete_shift, list_shifts
-from api.deps import AdminDep, SessionDep, SiteDep
-from api.errors import NotFoundError
-from api.escalation.errors import http_error
-from api.schemas import ApiModel, ErrorOut, UtcTimestamp
-from core.clock import utcnow
+from alerts.rosters import add_shift, delete_shift
+from api.deps import AdminDep, NowDep, SessionDep, SiteDep
+from api.listing import PageDep
+from api.responses import ITEM_ERRORS, REQUEST_ERRORS
+from api.schedules import ScheduleIn, ScheduleKind, ScheduleOut
+from api.schemas import IdField, IdQuery
+from storage.relational.sla_models import DutyRoster
 
 router = APIRouter(prefix="/api/v1/rosters", tags=["SLA and escalation"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-    503: {"model": ErrorOut},
-}
-IdField = Annotated[str, Field(min_length=1, max_length=64)]
+SHIFTS = ScheduleKind(
+    noun="roster shift",
+    entity=DutyRoster,
+    remove=lambda session, shift_id: delete_shift(session, shift_id=shift_id),
+)
 
 
-class ShiftIn(BaseModel):
+class ShiftIn(ScheduleIn):
     """One member of a grid team on duty in [starts_at, ends_at)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     team_id: IdField
     member_id: IdField
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
 
 
-class ShiftOut(ApiModel):
+class ShiftOut(ScheduleOut):
     """A stored shift."""
 
-    id: int
     team_id: str
     member_id: str
-    starts_at: UtcTimestamp
-    ends_at: UtcTimestamp
-    created_by: str
-    created_at: UtcTimestamp
 
 
-@router.get("", summary="Duty roster shifts, earliest first", responses=_ERRORS)
+@router.get("", summary="Duty roster shifts, earliest first", responses=REQUEST_ERRORS)
 async def list_shifts_route(
+    response: Response,
     _admin: AdminDep,
     session: SessionDep,
-    team_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    page: PageDep,
+    team_id: IdQuery = None,
     at: Annotated[AwareDatetime | None, Query()] = None,
 ) -> list[ShiftOut]:
     """Every shift, or one team's, or those running at ``at``."""
-    rows = await list_shifts(session, team_id=team_id, at=at)
-    return [ShiftOut.model_validate(row) for row in rows]
+    listing = await SHIFTS.list_page(session, page=page, at=at, team_id=team_id)
+    return listing.answer(response, ShiftOut.model_validate)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a shift", responses=_ERRORS)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Add a shift", responses=REQUEST_ERRORS
+)
 async def add_shift_route(
-    body: ShiftIn, admin: AdminDep, session: SessionDep, site: SiteDep
+    body: ShiftIn, admin: AdminDep, session: SessionDep, site: SiteDep, now: NowDep
 ) -> ShiftOut:
     """The member must belong to the team (site file); routes the next order at once."""
-    try:
-        async with session.begin():
-            row = await add_shift(
-                session,
-                site=site,
-                team_id=body.team_id,
-                member_id=body.member_id,
-                starts_at=body.starts_at,
-                ends_at=body.ends_at,
-                created_by=admin.subject,
-                now=utcnow(),
-            )
-            out = ShiftOut.model_validate(row)
-    except InvalidScheduleError as exc:
-        raise http_error(exc) from exc
-    return out
+    row = await add_shift(
+        session,
+        site=site,
+        team_id=body.team_id,
+        member_id=body.member_id,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        created_by=admin.subject,
+        now=now,
+    )
+    return ShiftOut.model_validate(row)
 
 
 @router.delete(
     "/{shift_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a shift",
-    responses={404: {"model": ErrorOut}, **_ERRORS},
+    responses=ITEM_ERRORS,
 )
 async def delete_shift_route(shift_id: int, _admin: AdminDep, session: SessionDep) -> Response:
     """Orders already routed keep their assignee."""
-    async with session.begin():
-        deleted = await delete_shift(session, shift_id=shift_id)
-    if not deleted:
-        raise NotFoundError(kind="roster shift", key=shift_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await SHIFTS.delete(session, shift_id)

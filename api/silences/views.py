@@ -2,103 +2,95 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
-from alerts.escalation_errors import InvalidScheduleError
-from alerts.silences import create_silence, delete_silence, list_silences
-from api.deps import AdminDep, SessionDep, SiteDep
-from api.errors import NotFoundError
-from api.escalation.errors import http_error
-from api.schemas import ApiModel, ErrorOut, UtcTimestamp
-from core.clock import utcnow
-from storage.relational.sla_models import SilenceScope
+from alerts.silences import create_silence, delete_silence
+from api.deps import AdminDep, NowDep, SessionDep, SiteDep
+from api.listing import PageDep
+from api.responses import ITEM_ERRORS, REQUEST_ERRORS
+from api.schedules import ScheduleIn, ScheduleKind, ScheduleOut
+from api.schemas import IdField, IdQuery
+from storage.relational.sla_models import Silence, SilenceScope
 
 router = APIRouter(prefix="/api/v1/silences", tags=["SLA and escalation"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-    503: {"model": ErrorOut},
-}
+#: Longest reason accepted (a paragraph, not a document).
+MAX_REASON_CHARS = 2000
+
+SILENCES = ScheduleKind(
+    noun="silence",
+    entity=Silence,
+    remove=lambda session, silence_id: delete_silence(session, silence_id=silence_id),
+)
 
 
-class SilenceIn(BaseModel):
+class SilenceIn(ScheduleIn):
     """A maintenance window for a device, building or grid."""
 
-    model_config = ConfigDict(extra="forbid")
-
     scope_kind: SilenceScope
-    scope_id: str = Field(min_length=1, max_length=64)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    reason: str = Field(default="", max_length=2000)
+    scope_id: IdField
+    reason: str = Field(default="", max_length=MAX_REASON_CHARS)
 
 
-class SilenceOut(ApiModel):
+class SilenceOut(ScheduleOut):
     """A stored silence."""
 
-    id: int
     scope_kind: SilenceScope
     scope_id: str
-    starts_at: UtcTimestamp
-    ends_at: UtcTimestamp
     reason: str
-    created_by: str
-    created_at: UtcTimestamp
 
 
-@router.get("", summary="Silences, soonest first", responses=_ERRORS)
+@router.get("", summary="Silences, soonest first", responses=REQUEST_ERRORS)
 async def list_silences_route(
+    response: Response,
     _admin: AdminDep,
     session: SessionDep,
+    page: PageDep,
     active_at: Annotated[AwareDatetime | None, Query()] = None,
     scope_kind: SilenceScope | None = None,
-    scope_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    scope_id: IdQuery = None,
 ) -> list[SilenceOut]:
     """Every silence, or those active at ``active_at`` / of one scope."""
-    rows = await list_silences(
-        session, active_at=active_at, scope_kind=scope_kind, scope_id=scope_id
+    listing = await SILENCES.list_page(
+        session,
+        page=page,
+        at=active_at,
+        scope_kind=None if scope_kind is None else scope_kind.value,
+        scope_id=scope_id,
     )
-    return [SilenceOut.model_validate(row) for row in rows]
+    return listing.answer(response, SilenceOut.model_validate)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a silence", responses=_ERRORS)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Add a silence", responses=REQUEST_ERRORS
+)
 async def create_silence_route(
-    body: SilenceIn, admin: AdminDep, session: SessionDep, site: SiteDep
+    body: SilenceIn, admin: AdminDep, session: SessionDep, site: SiteDep, now: NowDep
 ) -> SilenceOut:
     """Faults inside the window are recorded but page nobody and get no SLA clock."""
-    try:
-        async with session.begin():
-            row = await create_silence(
-                session,
-                site=site,
-                scope_kind=body.scope_kind,
-                scope_id=body.scope_id,
-                starts_at=body.starts_at,
-                ends_at=body.ends_at,
-                reason=body.reason,
-                created_by=admin.subject,
-                now=utcnow(),
-            )
-            out = SilenceOut.model_validate(row)
-    except InvalidScheduleError as exc:
-        raise http_error(exc) from exc
-    return out
+    row = await create_silence(
+        session,
+        site=site,
+        scope_kind=body.scope_kind,
+        scope_id=body.scope_id,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        reason=body.reason,
+        created_by=admin.subject,
+        now=now,
+    )
+    return SilenceOut.model_validate(row)
 
 
 @router.delete(
     "/{silence_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a silence",
-    responses={404: {"model": ErrorOut}, **_ERRORS},
+    responses=ITEM_ERRORS,
 )
 async def delete_silence_route(silence_id: int, _admin: AdminDep, session: SessionDep) -> Response:
     """Orders already opened inside it stay silenced."""
-    async with session.begin():
-        deleted = await delete_silence(session, silence_id=silence_id)
-    if not deleted:
-        raise NotFoundError(kind="silence", key=silence_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await SILENCES.delete(session, silence_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AdminDep, SiteDep
-from api.schemas import ErrorOut
+from api.responses import AUTH_ERRORS
 from api.site.schemas import (
     CommunityOut,
     GridOut,
@@ -64,7 +64,7 @@ def site_out(site: Site) -> SiteOut:
 @router.get(
     "",
     summary="Street, communities, grids (with team) and buildings",
-    responses={401: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses=AUTH_ERRORS,
 )
 async def get_site_route(_admin: AdminDep, site: SiteDep) -> SiteOut:
     """The hierarchy the dashboard groups by."""

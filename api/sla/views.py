@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alerts.sla import MAX_DEADLINE_S, SlaTimes, list_policies, put_policy
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, NowDep, SessionDep
 from api.errors import InvalidRequestError
-from api.schemas import ApiModel, ErrorOut, UtcTimestamp
-from core.clock import utcnow
+from api.responses import REQUEST_ERRORS
+from api.schemas import ApiModel, UtcTimestamp
 from sensors.profiles import Severity
 
 router = APIRouter(prefix="/api/v1/sla-policies", tags=["SLA and escalation"])
 
 Seconds = Annotated[int, Field(gt=0, le=MAX_DEADLINE_S)]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-    503: {"model": ErrorOut},
-}
 
 
 class SlaTimesIn(BaseModel):
@@ -67,34 +62,31 @@ class SlaPolicyOut(ApiModel):
     updated_at: UtcTimestamp
 
 
-@router.get("", summary="SLA policies, most severe first", responses=_ERRORS)
+@router.get("", summary="SLA policies, most severe first", responses=REQUEST_ERRORS)
 async def list_policies_route(_admin: AdminDep, session: SessionDep) -> list[SlaPolicyOut]:
     """Every policy."""
     return [SlaPolicyOut.model_validate(row) for row in await list_policies(session)]
 
 
-@router.put("", summary="Create or replace several policies at once", responses=_ERRORS)
+@router.put("", summary="Create or replace several policies at once", responses=REQUEST_ERRORS)
 async def put_policies_route(
-    body: list[SlaPolicyIn], _admin: AdminDep, session: SessionDep
+    body: list[SlaPolicyIn], _admin: AdminDep, session: SessionDep, now: NowDep
 ) -> list[SlaPolicyOut]:
     """Upsert the given severities (each at most once); open orders keep their clocks."""
     severities = [policy.severity for policy in body]
     if len(set(severities)) != len(severities):
         raise InvalidRequestError("each severity may appear only once")
-    now = utcnow()
-    async with session.begin():
-        for policy in body:
-            await put_policy(session, severity=policy.severity, times=policy.times(), now=now)
-        rows = await list_policies(session)
-    return [SlaPolicyOut.model_validate(row) for row in rows]
+    for policy in body:
+        await put_policy(session, severity=policy.severity, times=policy.times(), now=now)
+    return [SlaPolicyOut.model_validate(row) for row in await list_policies(session)]
 
 
-@router.put("/{severity}", summary="Create or replace one severity's policy", responses=_ERRORS)
+@router.put(
+    "/{severity}", summary="Create or replace one severity's policy", responses=REQUEST_ERRORS
+)
 async def put_policy_route(
-    severity: Severity, body: SlaTimesIn, _admin: AdminDep, session: SessionDep
+    severity: Severity, body: SlaTimesIn, _admin: AdminDep, session: SessionDep, now: NowDep
 ) -> SlaPolicyOut:
     """Upsert one policy; new clocks (openings, escalations) use it at once."""
-    async with session.begin():
-        row = await put_policy(session, severity=severity, times=body.times(), now=utcnow())
-        out = SlaPolicyOut.model_validate(row)
-    return out
+    row = await put_policy(session, severity=severity, times=body.times(), now=now)
+    return SlaPolicyOut.model_validate(row)

@@ -18,7 +18,7 @@ from alerts.channels.broadcast import StreamHub, Subscription, stream_events
 from api.deps import AdminDep, ResourcesDep
 from api.errors import InvalidRequestError
 from api.resources import AppResources
-from api.schemas import ErrorOut
+from api.responses import REQUEST_ERRORS
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -50,11 +50,7 @@ def _last_event_id(value: str | None) -> int | None:
     "/stream",
     summary="Live work-order changes (server-sent events)",
     response_class=StreamingResponse,
-    responses={
-        200: {"content": {MEDIA_TYPE: {}}},
-        401: {"model": ErrorOut},
-        422: {"model": ErrorOut},
-    },
+    responses={200: {"content": {MEDIA_TYPE: {}}}, **REQUEST_ERRORS},
 )
 async def stream_route(
     _admin: AdminDep,

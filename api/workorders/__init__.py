@@ -1,1 +1,1 @@
-"""Work orders raised by faults, read-only so far."""
+"""Work orders raised by faults: reads, lifecycle commands, comments and history."""

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import ApiModel, UtcTimestamp
+from api.schemas import MAX_ID_CHARS, ApiModel, IdField, UtcTimestamp
 
 #: Longest note, reason or comment accepted (a paragraph, not a document).
 MAX_TEXT_CHARS = 4000
-#: Length of ids in the site file (members, teams).
-MAX_ID_CHARS = 64
 
 _VERSION_HELP = (
     'the order\'s version you last saw (or send the header If-Match: "<version>"); '
@@ -39,7 +37,7 @@ class ReassignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assignee: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    assignee: IdField
     reason: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     version: int | None = Field(default=None, ge=1, description=_VERSION_HELP)
     on_behalf_of: str | None = Field(

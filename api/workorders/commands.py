@@ -3,29 +3,21 @@
 
 Every command names the version the client last saw (body ``version`` or ``If-Match``) and
 answers with the updated order (as ``GET /api/v1/workorders/{id}``) and its ``ETag``. A refused
-command changes nothing: its transaction rolls back before the error is answered.
+command changes nothing: the request's session rolls back before the error is answered.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Response, status
 
 from alerts.comments import add_comment, list_comments
 from alerts.lifecycle import COMMANDS, Action, history, reassign, transition
-from alerts.lifecycle_errors import (
-    ForbiddenTransitionError,
-    LifecycleError,
-    OrderNotFoundError,
-    StaleOrderError,
-)
-from api.deps import AdminDep, SessionDep, SiteDep
-from api.errors import ApiError, InvalidRequestError, NotFoundError
-from api.escalation.errors import ConflictError
-from api.schemas import ErrorOut
+from api.deps import AdminDep, NowDep, SessionDep, SiteDep
+from api.errors import InvalidRequestError
+from api.responses import COMMAND_ERRORS, ITEM_ERRORS, LOOKUP_ERRORS
 from api.workorders.command_schemas import (
     CommandIn,
     CommentIn,
@@ -34,23 +26,9 @@ from api.workorders.command_schemas import (
     TransitionOut,
 )
 from api.workorders.schemas import WorkOrderOut
-from core.clock import utcnow
 from storage.relational.models import WorkOrder
 
 router = APIRouter(prefix="/api/v1/workorders", tags=["work-order lifecycle"])
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-    409: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-    503: {"model": ErrorOut},
-}
-_READ_ERRORS: dict[int | str, dict[str, Any]] = {code: _ERRORS[code] for code in (401, 404, 503)}
-
-_COMMENT_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: _ERRORS[code] for code in (401, 404, 422, 503)
-}
 
 _SUMMARIES = {
     Action.ACK: "Acknowledge the order",
@@ -93,26 +71,10 @@ def _version(body_version: int | None, if_match: str | None) -> int:
     return version
 
 
-def _http_error(exc: LifecycleError) -> ApiError:
-    if isinstance(exc, OrderNotFoundError):
-        return NotFoundError(kind="work order", key=exc.order_id)
-    if isinstance(exc, StaleOrderError | ForbiddenTransitionError):
-        return ConflictError(str(exc))
-    return InvalidRequestError(str(exc))
-
-
-async def _answer(
-    response: Response, change: Callable[[], Awaitable[WorkOrder]], session: SessionDep
-) -> WorkOrderOut:
-    """Run ``change`` in one transaction; the order it returns, with its ETag."""
-    try:
-        async with session.begin():
-            order = await change()
-            out = WorkOrderOut.model_validate(order)
-    except LifecycleError as exc:
-        raise _http_error(exc) from exc
+def _answer(response: Response, order: WorkOrder) -> WorkOrderOut:
+    """The changed order as the body, its version as the ETag."""
     response.headers["ETag"] = f'"{order.version}"'
-    return out
+    return WorkOrderOut.model_validate(order)
 
 
 def _add_command_route(action: Action) -> None:
@@ -122,26 +84,23 @@ def _add_command_route(action: Action) -> None:
         admin: AdminDep,
         session: SessionDep,
         site: SiteDep,
+        now: NowDep,
         body: Annotated[CommandIn | None, Body()] = None,
         if_match: IfMatch = None,
     ) -> WorkOrderOut:
         given = body or CommandIn()
-        version = _version(given.version, if_match)
-        return await _answer(
-            response,
-            lambda: transition(
-                session,
-                site=site,
-                order_id=order_id,
-                action=action,
-                version=version,
-                actor=admin.subject,
-                note=given.note,
-                on_behalf_of=given.on_behalf_of,
-                now=utcnow(),
-            ),
+        order = await transition(
             session,
+            site=site,
+            order_id=order_id,
+            action=action,
+            version=_version(given.version, if_match),
+            actor=admin.subject,
+            note=given.note,
+            on_behalf_of=given.on_behalf_of,
+            now=now,
         )
+        return _answer(response, order)
 
     command.__doc__ = "409 if the order changed since ``version`` or its state forbids this."
     router.add_api_route(
@@ -149,7 +108,7 @@ def _add_command_route(action: Action) -> None:
         command,
         methods=["POST"],
         summary=_SUMMARIES[action],
-        responses=_ERRORS,
+        responses=COMMAND_ERRORS,
         name=f"workorder_{action.value}",
     )
 
@@ -158,7 +117,9 @@ for _action in COMMANDS:
     _add_command_route(_action)
 
 
-@router.post("/{order_id}/reassign", summary="Hand the order to a team member", responses=_ERRORS)
+@router.post(
+    "/{order_id}/reassign", summary="Hand the order to a team member", responses=COMMAND_ERRORS
+)
 async def reassign_route(
     order_id: int,
     body: ReassignIn,
@@ -166,48 +127,38 @@ async def reassign_route(
     admin: AdminDep,
     session: SessionDep,
     site: SiteDep,
+    now: NowDep,
     if_match: IfMatch = None,
 ) -> WorkOrderOut:
     """422 unless ``assignee`` is the leader or a member of the order's team."""
-    version = _version(body.version, if_match)
-    return await _answer(
-        response,
-        lambda: reassign(
-            session,
-            site=site,
-            order_id=order_id,
-            assignee=body.assignee,
-            reason=body.reason,
-            version=version,
-            actor=admin.subject,
-            on_behalf_of=body.on_behalf_of,
-            now=utcnow(),
-        ),
+    order = await reassign(
         session,
+        site=site,
+        order_id=order_id,
+        assignee=body.assignee,
+        reason=body.reason,
+        version=_version(body.version, if_match),
+        actor=admin.subject,
+        on_behalf_of=body.on_behalf_of,
+        now=now,
     )
+    return _answer(response, order)
 
 
-@router.get("/{order_id}/history", summary="The order's transitions", responses=_READ_ERRORS)
+@router.get("/{order_id}/history", summary="The order's transitions", responses=LOOKUP_ERRORS)
 async def history_route(
     order_id: int, _admin: AdminDep, session: SessionDep
 ) -> list[TransitionOut]:
     """Every status change and reassignment, oldest first."""
-    try:
-        rows = await history(session, order_id=order_id)
-    except LifecycleError as exc:
-        raise _http_error(exc) from exc
-    return [TransitionOut.model_validate(row) for row in rows]
+    return [TransitionOut.model_validate(row) for row in await history(session, order_id=order_id)]
 
 
-@router.get("/{order_id}/comments", summary="The order's comments", responses=_READ_ERRORS)
+@router.get("/{order_id}/comments", summary="The order's comments", responses=LOOKUP_ERRORS)
 async def list_comments_route(
     order_id: int, _admin: AdminDep, session: SessionDep
 ) -> list[CommentOut]:
     """Oldest first."""
-    try:
-        rows = await list_comments(session, order_id=order_id)
-    except LifecycleError as exc:
-        raise _http_error(exc) from exc
+    rows = await list_comments(session, order_id=order_id)
     return [CommentOut.model_validate(row) for row in rows]
 
 
@@ -215,24 +166,19 @@ async def list_comments_route(
     "/{order_id}/comments",
     status_code=status.HTTP_201_CREATED,
     summary="Comment on the order",
-    responses=_COMMENT_ERRORS,
+    responses=ITEM_ERRORS,
 )
 async def add_comment_route(
-    order_id: int, body: CommentIn, admin: AdminDep, session: SessionDep, site: SiteDep
+    order_id: int, body: CommentIn, admin: AdminDep, session: SessionDep, site: SiteDep, now: NowDep
 ) -> CommentOut:
     """Allowed in every state; the order's version does not change."""
-    try:
-        async with session.begin():
-            row = await add_comment(
-                session,
-                site=site,
-                order_id=order_id,
-                author=admin.subject,
-                body=body.body,
-                on_behalf_of=body.on_behalf_of,
-                now=utcnow(),
-            )
-            out = CommentOut.model_validate(row)
-    except LifecycleError as exc:
-        raise _http_error(exc) from exc
-    return out
+    row = await add_comment(
+        session,
+        site=site,
+        order_id=order_id,
+        author=admin.subject,
+        body=body.body,
+        on_behalf_of=body.on_behalf_of,
+        now=now,
+    )
+    return CommentOut.model_validate(row)

@@ -7,23 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AdminDep, SessionDep
-from api.errors import NotFoundError
-from api.pagination import TOTAL_COUNT_HEADER, PageDep
-from api.schemas import ErrorOut
+from api.listing import PageDep
+from api.responses import LOOKUP_ERRORS, REQUEST_ERRORS
+from api.schemas import IdQuery
+from api.workorders.queries import WorkOrderFilter, get_work_order, list_work_orders
 from api.workorders.schemas import WorkOrderOut
-from api.workorders.service import WorkOrderFilter, get_work_order, list_work_orders
 from storage.relational.models import OrderStatus
 
 router = APIRouter(prefix="/api/v1/workorders", tags=["work orders"])
 
-IdQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
-
-@router.get(
-    "",
-    summary="Work orders, newest first",
-    responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
-)
+@router.get("", summary="Work orders, newest first", responses=REQUEST_ERRORS)
 async def list_work_orders_route(
     response: Response,
     _admin: AdminDep,
@@ -41,21 +35,13 @@ async def list_work_orders_route(
     where = WorkOrderFilter(
         statuses=tuple(status or ()), device_id=device_id, team_id=team_id, grid_id=grid_id
     )
-    result = await list_work_orders(session, where=where, page=page)
-    response.headers[TOTAL_COUNT_HEADER] = str(result.total)
-    return [WorkOrderOut.model_validate(order) for order in result.orders]
+    listing = await list_work_orders(session, where=where, page=page)
+    return listing.answer(response, WorkOrderOut.model_validate)
 
 
-@router.get(
-    "/{order_id}",
-    summary="One work order",
-    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 503: {"model": ErrorOut}},
-)
+@router.get("/{order_id}", summary="One work order", responses=LOOKUP_ERRORS)
 async def get_work_order_route(
     order_id: int, _admin: AdminDep, session: SessionDep
 ) -> WorkOrderOut:
     """The order, or 404."""
-    order = await get_work_order(session, order_id=order_id)
-    if order is None:
-        raise NotFoundError(kind="work order", key=order_id)
-    return WorkOrderOut.model_validate(order)
+    return WorkOrderOut.model_validate(await get_work_order(session, order_id=order_id))

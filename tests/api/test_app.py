@@ -1,23 +1,28 @@
-"""The factory: lifespan builds what was not injected and releases it; site route; errors."""
+"""The factory: lifespan builds what was not injected and releases it; clock; site; errors."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from alerts.errors import AlertsError, UnknownDeviceError
+from alerts.escalation_errors import DispatchNotFoundError, HandBackError, InvalidScheduleError
+from alerts.lifecycle_errors import OrderNotFoundError, StaleOrderError
 from api.app import create_app
-from api.errors import StartupError, describe_validation_errors
+from api.errors import describe_validation_errors, install_error_handlers
 from api.resources import AppResources
+from core.clock import ManualClock
 from core.settings import Settings
 from governance.model import Site
 from storage.relational.db import create_engine
 from storage.relational.models import Base
-from tests.api.conftest import FakeTimeSeries, make_order, seed, serve
+from tests.api.conftest import T0, FakeTimeSeries, make_order, seed, serve
 
 
 def test_nothing_is_built_before_startup(settings: Settings, site: Site) -> None:
@@ -53,15 +58,47 @@ async def test_lifespan_builds_and_disposes_its_own_engine(
     assert not hasattr(app.state, "resources")
 
 
-async def test_missing_builder_fails_startup_clearly(
-    settings: Settings, site: Site, monkeypatch: pytest.MonkeyPatch
+async def test_commands_record_the_injected_clock(
+    settings: Settings, site: Site, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    # Simulate a build without the time-series adapters: the factory module cannot be imported.
-    monkeypatch.setitem(sys.modules, "storage.tsdb.factory", None)
-    app = create_app(settings, site=site)
-    with pytest.raises(StartupError, match=r"storage\.tsdb\.factory\.open_timeseries"):
-        async with app.router.lifespan_context(app):
-            pass
+    clock = ManualClock(T0 + timedelta(hours=3))
+    app = create_app(
+        settings, site=site, sessions=sessions, timeseries=FakeTimeSeries(), clock=clock
+    )
+    await seed(sessions, make_order())
+    async with serve(app) as client:
+        acked = await client.post("/api/v1/workorders/1/ack", json={"version": 1})
+        clock.advance(60)
+        comment = await client.post("/api/v1/workorders/1/comments", json={"body": "on my way"})
+    assert acked.status_code == 200, acked.text
+    assert acked.json()["acknowledged_at"] == "2024-05-01T11:00:00+00:00"
+    assert comment.json()["created_at"] == "2024-05-01T11:01:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("error", "status_code"),
+    [
+        (OrderNotFoundError(7), 404),
+        (DispatchNotFoundError(order_id=7, department_id="fire"), 404),
+        (StaleOrderError(order_id=7, seen=1, version=2, status="open"), 409),
+        (HandBackError(order_id=7, reason="it is closed"), 409),
+        (InvalidScheduleError("a shift must end after it starts"), 422),
+        (UnknownDeviceError("nowhere-1"), 422),
+    ],
+)
+async def test_alerts_errors_answer_by_family(error: AlertsError, status_code: int) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/fails")
+    async def fails() -> None:
+        raise error
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/fails")
+    assert response.status_code == status_code
+    assert response.json() == {"detail": str(error)}
 
 
 async def test_site_route_lists_the_hierarchy(client: httpx.AsyncClient) -> None:

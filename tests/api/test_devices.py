@@ -6,8 +6,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.devices.queries import status_from_open_codes
 from api.devices.schemas import DeviceStatus
-from api.devices.service import status_from_open_codes
 from tests.api.conftest import T0, make_episode, seed
 
 EXPECTED_STATUS = {

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from api.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from storage.relational.models import WorkOrder
 from tests.api.conftest import T0, make_order, seed
 

@@ -1,4 +1,4 @@
-"""Read queries behind the device routes: site data joined with open episodes."""
+"""Reads behind the device routes: site data joined with open episodes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.devices.schemas import DeviceStatus
+from api.errors import NotFoundError
 from governance.model import DeviceRoute, Site
 from sensors.profiles import OFFLINE
 from storage.relational.models import Episode
@@ -74,9 +75,9 @@ async def list_devices(
     return views
 
 
-async def get_device(session: AsyncSession, *, site: Site, device_id: str) -> DeviceView | None:
-    """One device with its open episodes, or None when the site has no such device."""
+async def get_device(session: AsyncSession, *, site: Site, device_id: str) -> DeviceView:
+    """One device with its open episodes; 404 when the site has no such device."""
     if device_id not in site.devices:
-        return None
+        raise NotFoundError(kind="device", key=device_id)
     open_by_device = await _open_episodes(session, device_id=device_id)
     return _view(site.route(device_id), open_by_device.get(device_id, ()))
