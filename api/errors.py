@@ -46,6 +46,12 @@ class ConflictError(ApiError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class BadRequestError(ApiError):
+    """The request is malformed (e.g. a header that is not what the protocol says)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
 class InvalidRequestError(ApiError):
     """Well-formed, but refers to something that does not exist or cannot be done."""
 

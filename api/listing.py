@@ -17,6 +17,8 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from api.schemas import MAX_ROW_NUMBER
+
 #: Rows returned when the client does not say; part of the HTTP contract (docs/http-api.md).
 DEFAULT_PAGE_SIZE = 100
 #: Largest page a client may ask for, so one request cannot pull a whole table.
@@ -44,7 +46,7 @@ def get_page(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="rows to return (1 to 1000)")
     ] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_NUMBER, description="rows to skip")] = 0,
 ) -> Page:
     """The requested page, validated against the bounds."""
     return Page(limit=limit, offset=offset)

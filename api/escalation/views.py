@@ -11,7 +11,7 @@ from alerts.notify import record_changes
 from api.deps import AdminDep, NowDep, SessionDep, SiteDep
 from api.escalation.queries import get_dispatch, order_dispatches
 from api.responses import COMMAND_ERRORS, LOOKUP_ERRORS
-from api.schemas import ApiModel, UtcTimestamp
+from api.schemas import MAX_ROW_NUMBER, ApiModel, RowIdPath, UtcTimestamp
 from api.workorders.queries import get_work_order
 from api.workorders.schemas import WorkOrderOut
 from governance.model import Tier
@@ -29,7 +29,7 @@ class HandBackIn(BaseModel):
 
     to_tier: Tier
     reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_ROW_NUMBER)
 
 
 class DispatchOut(ApiModel):
@@ -47,7 +47,7 @@ class DispatchOut(ApiModel):
     "/{order_id}/hand-back", summary="Hand the order down a tier", responses=COMMAND_ERRORS
 )
 async def hand_back_route(
-    order_id: int,
+    order_id: RowIdPath,
     body: HandBackIn,
     admin: AdminDep,
     session: SessionDep,
@@ -70,7 +70,7 @@ async def hand_back_route(
 
 @router.get("/{order_id}/departments", summary="Departments dispatched", responses=LOOKUP_ERRORS)
 async def list_dispatches_route(
-    order_id: int, _admin: AdminDep, session: SessionDep
+    order_id: RowIdPath, _admin: AdminDep, session: SessionDep
 ) -> list[DispatchOut]:
     """Each department called out for the order, with its acknowledge clock."""
     rows = await order_dispatches(session, order_id=order_id)
@@ -83,7 +83,7 @@ async def list_dispatches_route(
     responses=COMMAND_ERRORS,
 )
 async def acknowledge_department_route(
-    order_id: int,
+    order_id: RowIdPath,
     department_id: str,
     admin: AdminDep,
     session: SessionDep,

@@ -16,6 +16,7 @@ from api.notifications.commands import add_endpoint, delete_endpoint
 from api.notifications.queries import list_endpoints, list_outbox
 from api.notifications.schemas import EndpointIn, EndpointOut, OutboxOut
 from api.responses import ITEM_ERRORS, REQUEST_ERRORS
+from api.schemas import RowIdPath, RowIdQuery
 from storage.relational.outbox_models import OutboxState
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
@@ -50,7 +51,7 @@ async def create_endpoint_route(
     responses=ITEM_ERRORS,
 )
 async def delete_endpoint_route(
-    endpoint_id: int, _admin: AdminDep, session: SessionDep
+    endpoint_id: RowIdPath, _admin: AdminDep, session: SessionDep
 ) -> Response:
     """Delete it; its undelivered notifications are dead-lettered by the dispatcher."""
     await delete_endpoint(session, endpoint_id=endpoint_id)
@@ -68,7 +69,7 @@ async def list_outbox_route(
     session: SessionDep,
     page: PageDep,
     state: Annotated[OutboxState | None, Query()] = None,
-    order_id: Annotated[int | None, Query(ge=1)] = None,
+    order_id: RowIdQuery = None,
 ) -> list[OutboxOut]:
     """Newest first; ``X-Total-Count`` carries the number before paging."""
     listing = await list_outbox(session, state=state, order_id=order_id, page=page)

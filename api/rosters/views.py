@@ -12,7 +12,7 @@ from api.deps import AdminDep, NowDep, SessionDep, SiteDep
 from api.listing import PageDep
 from api.responses import ITEM_ERRORS, REQUEST_ERRORS
 from api.schedules import ScheduleIn, ScheduleKind, ScheduleOut
-from api.schemas import IdField, IdQuery
+from api.schemas import IdField, IdQuery, RowIdPath
 from storage.relational.sla_models import DutyRoster
 
 router = APIRouter(prefix="/api/v1/rosters", tags=["SLA and escalation"])
@@ -78,6 +78,8 @@ async def add_shift_route(
     summary="Remove a shift",
     responses=ITEM_ERRORS,
 )
-async def delete_shift_route(shift_id: int, _admin: AdminDep, session: SessionDep) -> Response:
+async def delete_shift_route(
+    shift_id: RowIdPath, _admin: AdminDep, session: SessionDep
+) -> Response:
     """Orders already routed keep their assignee."""
     return await SHIFTS.delete(session, shift_id)

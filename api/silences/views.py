@@ -12,7 +12,7 @@ from api.deps import AdminDep, NowDep, SessionDep, SiteDep
 from api.listing import PageDep
 from api.responses import ITEM_ERRORS, REQUEST_ERRORS
 from api.schedules import ScheduleIn, ScheduleKind, ScheduleOut
-from api.schemas import IdField, IdQuery
+from api.schemas import IdField, IdQuery, RowIdPath
 from storage.relational.sla_models import Silence, SilenceScope
 
 router = APIRouter(prefix="/api/v1/silences", tags=["SLA and escalation"])
@@ -91,6 +91,8 @@ async def create_silence_route(
     summary="Remove a silence",
     responses=ITEM_ERRORS,
 )
-async def delete_silence_route(silence_id: int, _admin: AdminDep, session: SessionDep) -> Response:
+async def delete_silence_route(
+    silence_id: RowIdPath, _admin: AdminDep, session: SessionDep
+) -> Response:
     """Orders already opened inside it stay silenced."""
     return await SILENCES.delete(session, silence_id)

@@ -16,9 +16,10 @@ from fastapi.responses import StreamingResponse
 
 from alerts.channels.broadcast import StreamHub, Subscription, stream_events
 from api.deps import AdminDep, ResourcesDep
-from api.errors import InvalidRequestError
+from api.errors import BadRequestError
 from api.resources import AppResources
 from api.responses import REQUEST_ERRORS
+from api.schemas import MAX_ROW_NUMBER
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -38,11 +39,19 @@ def get_hub(request: Request, resources: ResourcesDep) -> StreamHub:
 HubDep = Annotated[StreamHub, Depends(get_hub)]
 
 
+#: Event ids are outbox row ids; more digits than this cannot name one.
+_MAX_EVENT_ID_DIGITS = len(str(MAX_ROW_NUMBER))
+
+
 def _last_event_id(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit():
-        raise InvalidRequestError(f"Last-Event-ID must be an event id (digits), got {value!r}")
+    if not (value.isascii() and value.isdigit()) or len(value) > _MAX_EVENT_ID_DIGITS:
+        shown = value if len(value) <= _MAX_EVENT_ID_DIGITS else f"{value[:_MAX_EVENT_ID_DIGITS]}…"
+        raise BadRequestError(
+            f"Last-Event-ID must be an event id (up to {_MAX_EVENT_ID_DIGITS} digits), "
+            f"got {shown!r}"
+        )
     return int(value)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import MAX_ID_CHARS, ApiModel, IdField, UtcTimestamp
+from api.schemas import MAX_ID_CHARS, MAX_ROW_NUMBER, ApiModel, IdField, UtcTimestamp
 
 #: Longest note, reason or comment accepted (a paragraph, not a document).
 MAX_TEXT_CHARS = 4000
@@ -21,7 +21,7 @@ class CommandIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1, description=_VERSION_HELP)
+    version: int | None = Field(default=None, ge=1, le=MAX_ROW_NUMBER, description=_VERSION_HELP)
     note: str = Field(
         default="",
         max_length=MAX_TEXT_CHARS,
@@ -39,7 +39,7 @@ class ReassignIn(BaseModel):
 
     assignee: IdField
     reason: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    version: int | None = Field(default=None, ge=1, description=_VERSION_HELP)
+    version: int | None = Field(default=None, ge=1, le=MAX_ROW_NUMBER, description=_VERSION_HELP)
     on_behalf_of: str | None = Field(
         default=None, min_length=1, max_length=MAX_ID_CHARS, description=_BEHALF_HELP
     )

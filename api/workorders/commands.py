@@ -18,6 +18,7 @@ from alerts.lifecycle import COMMANDS, Action, history, reassign, transition
 from api.deps import AdminDep, NowDep, SessionDep, SiteDep
 from api.errors import InvalidRequestError
 from api.responses import COMMAND_ERRORS, ITEM_ERRORS, LOOKUP_ERRORS
+from api.schemas import MAX_ROW_NUMBER, RowIdPath
 from api.workorders.command_schemas import (
     CommandIn,
     CommentIn,
@@ -57,6 +58,8 @@ def _version(body_version: int | None, if_match: str | None) -> int:
                 f'header If-Match {if_match!r} is not a version; send e.g. If-Match: "3"'
             )
         header_version = int(match.group(1))
+        if header_version > MAX_ROW_NUMBER:
+            raise InvalidRequestError(f"If-Match {header_version} is not a version of any order")
     both = body_version is not None and header_version is not None
     if both and body_version != header_version:
         raise InvalidRequestError(
@@ -79,7 +82,7 @@ def _answer(response: Response, order: WorkOrder) -> WorkOrderOut:
 
 def _add_command_route(action: Action) -> None:
     async def command(
-        order_id: int,
+        order_id: RowIdPath,
         response: Response,
         admin: AdminDep,
         session: SessionDep,
@@ -121,7 +124,7 @@ for _action in COMMANDS:
     "/{order_id}/reassign", summary="Hand the order to a team member", responses=COMMAND_ERRORS
 )
 async def reassign_route(
-    order_id: int,
+    order_id: RowIdPath,
     body: ReassignIn,
     response: Response,
     admin: AdminDep,
@@ -147,7 +150,7 @@ async def reassign_route(
 
 @router.get("/{order_id}/history", summary="The order's transitions", responses=LOOKUP_ERRORS)
 async def history_route(
-    order_id: int, _admin: AdminDep, session: SessionDep
+    order_id: RowIdPath, _admin: AdminDep, session: SessionDep
 ) -> list[TransitionOut]:
     """Every status change and reassignment, oldest first."""
     return [TransitionOut.model_validate(row) for row in await history(session, order_id=order_id)]
@@ -155,7 +158,7 @@ async def history_route(
 
 @router.get("/{order_id}/comments", summary="The order's comments", responses=LOOKUP_ERRORS)
 async def list_comments_route(
-    order_id: int, _admin: AdminDep, session: SessionDep
+    order_id: RowIdPath, _admin: AdminDep, session: SessionDep
 ) -> list[CommentOut]:
     """Oldest first."""
     rows = await list_comments(session, order_id=order_id)
@@ -169,7 +172,12 @@ async def list_comments_route(
     responses=ITEM_ERRORS,
 )
 async def add_comment_route(
-    order_id: int, body: CommentIn, admin: AdminDep, session: SessionDep, site: SiteDep, now: NowDep
+    order_id: RowIdPath,
+    body: CommentIn,
+    admin: AdminDep,
+    session: SessionDep,
+    site: SiteDep,
+    now: NowDep,
 ) -> CommentOut:
     """Allowed in every state; the order's version does not change."""
     row = await add_comment(

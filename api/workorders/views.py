@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import AdminDep, SessionDep
 from api.listing import PageDep
 from api.responses import LOOKUP_ERRORS, REQUEST_ERRORS
-from api.schemas import IdQuery
+from api.schemas import IdQuery, RowIdPath
 from api.workorders.queries import WorkOrderFilter, get_work_order, list_work_orders
 from api.workorders.schemas import WorkOrderOut
 from storage.relational.models import OrderStatus
@@ -41,7 +41,7 @@ async def list_work_orders_route(
 
 @router.get("/{order_id}", summary="One work order", responses=LOOKUP_ERRORS)
 async def get_work_order_route(
-    order_id: int, _admin: AdminDep, session: SessionDep
+    order_id: RowIdPath, _admin: AdminDep, session: SessionDep
 ) -> WorkOrderOut:
     """The order, or 404."""
     return WorkOrderOut.model_validate(await get_work_order(session, order_id=order_id))
