@@ -32,6 +32,8 @@ class Harness:
             "queue_max": 100,
             "retry_initial_s": 0.01,
             "retry_max_s": 0.05,
+            "probe_interval_s": 0.01,
+            "shutdown_grace_s": 0.2,
         }
         settings.update(options)
         self.writer = TelemetryWriter(
@@ -42,6 +44,8 @@ class Harness:
             queue_max=int(settings["queue_max"]),
             retry_initial_s=settings["retry_initial_s"],
             retry_max_s=settings["retry_max_s"],
+            probe_interval_s=settings["probe_interval_s"],
+            shutdown_grace_s=settings["shutdown_grace_s"],
         )
         self.task: asyncio.Task[None] | None = None
 
