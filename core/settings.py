@@ -170,3 +170,15 @@ class Settings(BaseSettings):
     # Work-order lifecycle (alerts/service.py): a fault recurring this long after its order was
     # closed reopens that order instead of opening a new one; 0 never reopens a closed order.
     reopen_window_s: float = Field(default=86_400.0, ge=0.0)
+
+    # Gateway intake (gateway/ordering.py, gateway/writer.py; docs/mqtt-contract.md).
+    # A seq this far below the last one is a restart, not a reordering; a jump further than
+    # seq_max_jump starts a new sequence too, so no single seq can make later readings stale.
+    seq_reorder_tolerance: int = Field(default=100, ge=0)
+    seq_max_jump: int = Field(default=1_000_000, ge=1)
+    # Store writes: the retry backoff grows from reconnect_initial_s up to tsdb_retry_max_s; while
+    # the store does not answer, it is pinged every tsdb_probe_interval_s and writing resumes as
+    # soon as it does. A shutdown keeps trying a failing store for tsdb_shutdown_grace_s at most.
+    tsdb_retry_max_s: PositiveSeconds = 5.0
+    tsdb_probe_interval_s: PositiveSeconds = 0.5
+    tsdb_shutdown_grace_s: PositiveSeconds = 5.0

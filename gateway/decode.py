@@ -1,17 +1,20 @@
 """MQTT contract boundary: (topic, payload, receive time) → a validated message or a Rejection.
 
-Everything a device sends is checked here and nowhere else: the topic names a known device and a
-channel, the payload fits ``max_payload_bytes`` (checked before parsing), the JSON is an object of
-the right shape, every metric is in the device type's profile with the right JSON type (a bool is
-never a number, although Python's ``bool`` is an ``int``), finite and inside the profile's range,
-and the timestamp is close enough to the receive time. Validators are compiled once per device type
-so the per-message path is a few dict lookups and one ``json`` parse.
+Everything a device sends is checked here and nowhere else. The *message* is rejected as a whole
+when it cannot be trusted at all: the topic names no known device or channel, the payload exceeds
+``max_payload_bytes`` (checked before parsing), the JSON is not an object of the right shape, or
+the timestamp is far from the receive time. Each *metric* of a reading is then judged on its own:
+one unknown, null, mistyped (a bool is never a number, although Python's ``bool`` is an ``int``),
+non-finite or out-of-range metric is dropped with its reason and the valid ones go on, so one bad
+field never hides a smoke alarm. A reading left with no valid metric is rejected. Validators are
+compiled once per device type so the per-message path is a few dict lookups and one ``json`` parse.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +23,7 @@ from typing import Any
 
 from core.settings import Settings
 from gateway.errors import SiteConfigError
+from gateway.logsafe import excerpt
 from governance.model import Site
 from sensors.contract import (
     DEVICE_ID_PATTERN,
@@ -30,8 +34,12 @@ from sensors.contract import (
 )
 from sensors.profiles import PROFILES, MetricKind, Profile
 
-#: Longest piece of untrusted input quoted back in a rejection's detail (keeps logs readable).
-DETAIL_MAX_CHARS = 120
+#: The metric label of a dropped unknown metric: names are client text, and counting each one
+#: under its own name would let any client grow the counters (and /metrics labels) without bound.
+UNKNOWN_METRIC_LABEL = "(unknown)"
+
+# An unbounded range still refuses ±inf: no finite float compares above this.
+_FLOAT_MAX = sys.float_info.max
 
 _STATUS_ONLINE = STATUS_ONLINE.encode()
 _STATUS_OFFLINE = STATUS_OFFLINE.encode()
@@ -46,12 +54,34 @@ class RejectReason(StrEnum):
     OVERSIZED = "oversized"
     BAD_JSON = "bad_json"
     BAD_SCHEMA = "bad_schema"
+    NO_VALID_METRICS = "no_valid_metrics"
     NON_FINITE = "non_finite"
-    OUT_OF_RANGE = "out_of_range"
     BAD_TIMESTAMP = "bad_timestamp"
     CLOCK_SKEW = "clock_skew"
     UNKNOWN_FAULT_CODE = "unknown_fault_code"
     BAD_STATUS = "bad_status"
+
+
+class MetricReason(StrEnum):
+    """Why one metric of a reading was dropped; one counter per (reason, metric)."""
+
+    UNKNOWN_METRIC = "unknown_metric"
+    NULL = "null"
+    WRONG_TYPE = "wrong_type"
+    NON_FINITE = "non_finite"
+    OUT_OF_RANGE = "out_of_range"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDrop:
+    """One metric dropped from a reading; ``metric`` is ``UNKNOWN_METRIC_LABEL`` if unknown."""
+
+    reason: MetricReason
+    metric: str
+    detail: str
+
+
+_NO_DROPS: tuple[MetricDrop, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +91,21 @@ class Rejection:
     reason: RejectReason
     device_id: str | None
     detail: str
+    dropped: tuple[MetricDrop, ...] = _NO_DROPS  # why each metric failed (``no_valid_metrics``)
 
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """A validated telemetry message; ``ts`` in epoch seconds (receive time if none was sent)."""
+    """A validated telemetry message; ``ts`` in epoch seconds (receive time if none was sent).
+
+    ``metrics`` holds only the valid metrics; ``dropped`` says why each of the others was dropped.
+    """
 
     device_id: str
     ts: float
     seq: int | None
     metrics: Mapping[str, MetricValue]
+    dropped: tuple[MetricDrop, ...] = _NO_DROPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +131,10 @@ class StatusReport:
 Decoded = Reading | DeviceReport | StatusReport
 
 
-class _NonFiniteConstant(ValueError):
-    """``NaN`` or ``±Infinity`` in a payload (Python's json would accept them otherwise)."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NonFiniteConstant(name)
-
-
+# ``NaN`` / ``Infinity`` / ``-Infinity`` (not JSON, but common from devices) parse to the float they
+# name, so the metric holding one is dropped as non-finite instead of losing the whole message.
 # One decoder for the process: json.loads(..., parse_constant=...) would build one per call.
-_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+_JSON = json.JSONDecoder(parse_constant=float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +156,8 @@ def _compile_profile(profile: Profile) -> _TypeSchema:
     checks = {
         name: _MetricCheck(
             is_bool=metric.kind is MetricKind.BOOL,
-            minimum=-math.inf if metric.minimum is None else metric.minimum,
-            maximum=math.inf if metric.maximum is None else metric.maximum,
+            minimum=-_FLOAT_MAX if metric.minimum is None else metric.minimum,
+            maximum=_FLOAT_MAX if metric.maximum is None else metric.maximum,
         )
         for name, metric in profile.metrics.items()
     }
@@ -136,17 +165,41 @@ def _compile_profile(profile: Profile) -> _TypeSchema:
     return _TypeSchema(metrics=checks, fault_codes=frozenset(profile.faults))
 
 
-def _quote(text: str) -> str:
-    return text if len(text) <= DETAIL_MAX_CHARS else text[:DETAIL_MAX_CHARS] + "…"
+_quote = excerpt
+
+
+def _judge(name: str, value: object, check: _MetricCheck | None) -> MetricDrop:
+    """Why ``value`` is not a valid ``name`` (called only once the fast path refused it)."""
+    if check is None:
+        return MetricDrop(
+            MetricReason.UNKNOWN_METRIC, UNKNOWN_METRIC_LABEL, f"unknown metric {_quote(name)!r}"
+        )
+    kind = type(value)
+    if value is None:
+        return MetricDrop(MetricReason.NULL, name, f"metric {name!r} is null")
+    if check.is_bool or (kind is not int and kind is not float):
+        expected = "true/false" if check.is_bool else "a number"
+        return MetricDrop(MetricReason.WRONG_TYPE, name, f"metric {name!r} must be {expected}")
+    if kind is float and not math.isfinite(value):  # type: ignore[arg-type]
+        return MetricDrop(MetricReason.NON_FINITE, name, f"metric {name!r} is {value}")
+    shown = _quote(str(value))
+    return MetricDrop(
+        MetricReason.OUT_OF_RANGE,
+        name,
+        f"metric {name!r}={shown} outside [{check.minimum}, {check.maximum}]",
+    )
 
 
 class _Invalid(Exception):
     """Internal: carries a rejection out of the nested validation helpers."""
 
-    def __init__(self, reason: RejectReason, detail: str) -> None:
+    def __init__(
+        self, reason: RejectReason, detail: str, dropped: tuple[MetricDrop, ...] = _NO_DROPS
+    ) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.dropped = dropped
 
 
 class Decoder:
@@ -212,7 +265,7 @@ class Decoder:
             if channel == Channel.STATUS:
                 return self._status(device_id, payload, received)
         except _Invalid as invalid:
-            return Rejection(invalid.reason, device_id, invalid.detail)
+            return Rejection(invalid.reason, device_id, invalid.detail, invalid.dropped)
         return Rejection(RejectReason.BAD_TOPIC, device_id, _quote(topic))
 
     # Channels ----------------------------------------------------------------------------------
@@ -224,32 +277,38 @@ class Decoder:
         metrics = body.get("metrics")
         if type(metrics) is not dict or not metrics:
             raise _Invalid(RejectReason.BAD_SCHEMA, '"metrics" must be a non-empty object')
-        checks = schema.metrics
-        for name, value in metrics.items():
-            check = checks.get(name)
-            if check is None:
-                raise _Invalid(RejectReason.BAD_SCHEMA, f"unknown metric {_quote(name)!r}")
-            kind = type(value)
-            if check.is_bool:
-                if kind is not bool:
-                    raise _Invalid(RejectReason.BAD_SCHEMA, f"metric {name!r} must be true/false")
-                continue
-            if kind is float:
-                if not math.isfinite(value):
-                    raise _Invalid(RejectReason.NON_FINITE, f"metric {name!r} is {value}")
-            elif kind is not int:  # excludes bool: type(True) is bool, not int
-                raise _Invalid(RejectReason.BAD_SCHEMA, f"metric {name!r} must be a number")
-            if not check.minimum <= value <= check.maximum:
-                raise _Invalid(
-                    RejectReason.OUT_OF_RANGE,
-                    f"metric {name!r}={value} outside [{check.minimum}, {check.maximum}]",
-                )
         seq = body.get("seq")
         if seq is not None and (type(seq) is not int or seq < 0):
             raise _Invalid(RejectReason.BAD_SCHEMA, '"seq" must be a non-negative integer')
         ts = self._timestamp(body.get("ts"), received)
-        # The parsed dict is ours alone: keep it instead of copying (hot path).
-        return Reading(device_id=device_id, ts=ts, seq=seq, metrics=metrics)
+        checks = schema.metrics
+        dropped: list[MetricDrop] | None = None
+        bad_names: list[str] = []
+        for name, value in metrics.items():
+            check = checks.get(name)
+            if check is not None:
+                kind = type(value)
+                if check.is_bool:
+                    if kind is bool:
+                        continue
+                # ``kind is int`` excludes bool; NaN fails both comparisons, ±inf one of them.
+                elif (kind is float or kind is int) and check.minimum <= value <= check.maximum:
+                    continue
+            drop = _judge(name, value, check)
+            if dropped is None:
+                dropped = [drop]
+            else:
+                dropped.append(drop)
+            bad_names.append(name)
+        # The parsed dict is ours alone: keep it (minus the bad metrics) instead of copying.
+        if dropped is None:
+            return Reading(device_id=device_id, ts=ts, seq=seq, metrics=metrics)
+        for name in bad_names:
+            del metrics[name]
+        if not metrics:
+            detail = "; ".join(drop.detail for drop in dropped)
+            raise _Invalid(RejectReason.NO_VALID_METRICS, _quote(detail), tuple(dropped))
+        return Reading(device_id=device_id, ts=ts, seq=seq, metrics=metrics, dropped=tuple(dropped))
 
     def _event(
         self, device_id: str, schema: _TypeSchema, payload: bytes, received: float
@@ -309,8 +368,6 @@ class Decoder:
 def _parse_object(payload: bytes) -> dict[str, Any]:
     try:
         body = _JSON.decode(payload.decode("utf-8"))
-    except _NonFiniteConstant as exc:
-        raise _Invalid(RejectReason.NON_FINITE, f"non-finite number {exc}") from exc
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise _Invalid(RejectReason.BAD_JSON, _quote(str(exc))) from exc
     if type(body) is not dict:

@@ -15,14 +15,65 @@ Readings arriving after their turn are still dropped as stale by the rule engine
 
 The price is latency: every rule decision waits for the window. The default 0 disables the buffer
 (no cost, no delay) — see docs/detection.md.
+
+``SequenceRule`` judges a reading's ``seq`` against the last one accepted from its device. Only a
+small step back (a duplicate or a genuine reordering) is stale; a big step back, a return to 0 (a
+reboot) or an absurd jump forward starts a new sequence, so no single ``seq`` can make the later
+readings of a device stale.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
 
+from core.settings import Settings
 from gateway.decode import Reading
+
+
+class SeqVerdict(StrEnum):
+    """What a reading's ``seq`` means relative to the last accepted one."""
+
+    NEXT = "next"  # the sequence goes on
+    RESET = "reset"  # a new sequence starts here (reboot, absurd jump, recovery from one)
+    STALE = "stale"  # a duplicate or a reading overtaken by a newer one
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceRule:
+    """When a ``seq`` continues, restarts, or is stale (documented in docs/mqtt-contract.md)."""
+
+    reorder_tolerance: int  # a step back of at most this much is reordering, not a reboot
+    max_jump: int  # a step forward beyond this is a new sequence (counted as a reset)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SequenceRule:
+        """The rule with ``seq_reorder_tolerance`` and ``seq_max_jump`` of ``settings``."""
+        return cls(reorder_tolerance=settings.seq_reorder_tolerance, max_jump=settings.seq_max_jump)
+
+    @classmethod
+    def defaults(cls) -> SequenceRule:
+        """The rule with the settings' default tolerances (for engines built without settings)."""
+        fields = Settings.model_fields
+        return cls(
+            reorder_tolerance=fields["seq_reorder_tolerance"].default,
+            max_jump=fields["seq_max_jump"].default,
+        )
+
+    def judge(self, last: int | None, seq: int) -> SeqVerdict:
+        """The verdict on ``seq`` after ``last`` (None: nothing seen since start or birth)."""
+        if last is None:
+            return SeqVerdict.NEXT
+        if seq > last:
+            return SeqVerdict.NEXT if seq - last <= self.max_jump else SeqVerdict.RESET
+        if seq == last:
+            return SeqVerdict.STALE
+        # Devices count from 0 after a boot, so 0 always starts again, however close to ``last``.
+        if seq == 0 or last - seq > self.reorder_tolerance:
+            return SeqVerdict.RESET
+        return SeqVerdict.STALE
 
 
 def _order(reading: Reading) -> tuple[float, int]:

@@ -21,6 +21,7 @@ from core.clock import from_epoch
 from core.events import DeviceEvent, EventSource
 from gateway.decode import DeviceReport, Reading
 from gateway.errors import SiteConfigError
+from gateway.ordering import SequenceRule, SeqVerdict
 from governance.model import Site
 from sensors.contract import MetricValue
 from sensors.profiles import (
@@ -156,9 +157,11 @@ def _describe(checks: tuple[_Check, ...], metrics: Mapping[str, MetricValue]) ->
 class RuleEngine:
     """Fault state of every device of a site; feed it readings and device reports."""
 
-    __slots__ = ("_devices",)
+    __slots__ = ("_devices", "_sequence", "seq_resets")
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, *, sequence: SequenceRule | None = None) -> None:
+        self._sequence = SequenceRule.defaults() if sequence is None else sequence
+        self.seq_resets = 0  # readings whose seq started a new sequence (gateway/ordering.py)
         devices: dict[str, _DeviceRules] = {}
         for device_id, device in site.devices.items():
             profile = PROFILES.get(device.type)
@@ -191,8 +194,11 @@ class RuleEngine:
             return None
         seq = reading.seq
         if seq is not None:
-            if rules.last_seq is not None and seq <= rules.last_seq:
+            verdict = self._sequence.judge(rules.last_seq, seq)
+            if verdict is SeqVerdict.STALE:
                 return None
+            if verdict is SeqVerdict.RESET:
+                self.seq_resets += 1
             rules.last_seq = seq
         rules.last_ts = ts
         metrics = reading.metrics

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
 
 import aiomqtt
@@ -28,7 +30,9 @@ from gateway.correlation import Correlator, GroupingPolicy
 from gateway.decode import Decoder, DeviceReport, Reading, Rejection, StatusReport
 from gateway.errors import StateStoreError
 from gateway.liveness import Liveness
-from gateway.ordering import ReorderBuffer
+from gateway.logsafe import printable
+from gateway.ordering import ReorderBuffer, SequenceRule
+from gateway.rejections import record_drops, record_rejection
 from gateway.rules import RuleEngine
 from gateway.state import Checkpointer, StateStore
 from gateway.stats import GatewayStats
@@ -62,7 +66,7 @@ class Gateway:
         self._clock = clock
         self._broker = broker_address(settings)
         self._decoder = Decoder.from_settings(settings, site)
-        self._rules = RuleEngine(site)
+        self._rules = RuleEngine(site, sequence=SequenceRule.from_settings(settings))
         self._liveness = Liveness(site=site, clock=clock)
         self._reorder = ReorderBuffer(window_s=settings.reorder_window_s)
         self._correlator = Correlator(site=site, policy=GroupingPolicy.of(settings, site))
@@ -78,9 +82,8 @@ class Gateway:
         self._connected = False
         # Sweep and message loop both emit; one at a time keeps each device's events in order.
         self._emit_lock = asyncio.Lock()
-        self._tasks: asyncio.TaskGroup | None = None
-        self._loops: list[asyncio.Task[None]] = []
-        self._writer_task: asyncio.Task[None] | None = None
+        self._running: AsyncExitStack | None = None
+        self._entered = False
 
     # Public surface ----------------------------------------------------------------------------
 
@@ -117,27 +120,13 @@ class Gateway:
         await self._subscribed.wait()
 
     async def __aenter__(self) -> Gateway:
-        if self._tasks is not None:
+        if self._entered:
             raise RuntimeError("a Gateway can be entered only once")
-        if self._checkpointer is not None:
-            try:
-                restored = await self._checkpointer.restore()
-            except StateStoreError:
-                # Start anyway: alerts deduplicates re-raises of faults it already holds open.
-                self.stats.checkpoint_errors += 1
-                log.exception("could not restore the gateway state; starting fresh")
-            else:
-                log.info("restored rule and liveness state of %d devices", restored)
-        tasks = asyncio.TaskGroup()
-        await tasks.__aenter__()
-        self._tasks = tasks
-        self._writer_task = tasks.create_task(self._writer.run(), name="gateway-writer")
-        self._loops = [
-            tasks.create_task(self._ingest(), name="gateway-mqtt"),
-            tasks.create_task(self._sweep(), name="gateway-liveness"),
-        ]
-        if self._checkpointer is not None:
-            self._loops.append(tasks.create_task(self._checkpoints(), name="gateway-checkpoint"))
+        self._entered = True
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(self._run())
+            # Entered without error: keep it running until __aexit__.
+            self._running = stack.pop_all()
         return self
 
     async def __aexit__(
@@ -146,16 +135,45 @@ class Gateway:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._tasks is not None and self._writer_task is not None
-        # Stop taking messages first, then let the writer drain what was accepted.
-        for task in self._loops:
-            task.cancel()
-        await asyncio.wait(self._loops)
-        await self._shut_down_cleanly()
-        self._writer.close()
-        await asyncio.wait({self._writer_task})
-        self._connected = False
-        await self._tasks.__aexit__(exc_type, exc, tb)
+        running, self._running = self._running, None
+        if running is not None:
+            await running.aclose()
+
+    @asynccontextmanager
+    async def _run(self) -> AsyncIterator[None]:
+        """Restore the state, run the named tasks while the body runs, then stop in order."""
+        await self._restore()
+        async with asyncio.TaskGroup() as tasks:
+            writer = tasks.create_task(self._writer.run(), name="gateway-writer")
+            loops = [
+                tasks.create_task(self._ingest(), name="gateway-mqtt"),
+                tasks.create_task(self._sweep(), name="gateway-liveness"),
+            ]
+            if self._checkpointer is not None:
+                loops.append(tasks.create_task(self._checkpoints(), name="gateway-checkpoint"))
+            try:
+                yield
+            finally:
+                # Stop taking messages first, then let the writer drain what was accepted.
+                for task in loops:
+                    task.cancel()
+                await asyncio.wait(loops)
+                await self._shut_down_cleanly()
+                self._writer.close()
+                await asyncio.wait({writer})
+                self._connected = False
+
+    async def _restore(self) -> None:
+        if self._checkpointer is None:
+            return
+        try:
+            restored = await self._checkpointer.restore()
+        except StateStoreError:
+            # Start anyway: alerts deduplicates re-raises of faults it already holds open.
+            self.stats.checkpoint_errors += 1
+            log.exception("could not restore the gateway state; starting fresh")
+        else:
+            log.info("restored rule and liveness state of %d devices", restored)
 
     async def _shut_down_cleanly(self) -> None:
         """Evaluate readings still held for ordering, release held events, save the state."""
@@ -196,7 +214,7 @@ class Gateway:
                         payload = message.payload
                         if type(payload) is not bytes:
                             payload = _as_bytes(payload)
-                        await self._on_message(message.topic.value, payload)
+                        await self.handle(message.topic.value, payload)
             except aiomqtt.MqttError as exc:
                 delay = backoff.next_delay()
                 if self._connected:
@@ -227,14 +245,17 @@ class Gateway:
         self._subscribed.set()
         log.info("subscribed to %s:%s", self._broker.host, self._broker.port)
 
-    async def _on_message(self, topic: str, payload: bytes) -> None:
-        """Handle one message; nothing it contains can stop the loop."""
+    async def handle(self, topic: str, payload: bytes) -> None:
+        """Handle one message as received from the broker; nothing it contains can stop the loop.
+
+        Public so that tests and benchmarks can drive the whole intake in process.
+        """
         self.stats.received += 1
         try:
             events = self._process(topic, payload)
         except Exception:
             self.stats.handler_errors += 1
-            log.exception("failed to handle a message on %s", topic)
+            log.exception("failed to handle a message on %s", printable(topic))
             return
         for event in events:
             await self._emit(event)
@@ -243,15 +264,19 @@ class Gateway:
         now = self._clock().timestamp()
         decoded = self._decoder.decode(topic, payload, now)
         if type(decoded) is Rejection:
-            self._count_rejection(decoded)
+            record_rejection(self.stats, decoded)
             return _NO_EVENTS
         self.stats.accepted += 1
         if type(decoded) is Reading:
+            self.stats.metrics_accepted += len(decoded.metrics)
+            if decoded.dropped:
+                record_drops(self.stats, decoded.device_id, decoded.dropped)
             back = self._liveness.seen(decoded.device_id, now)
             if self._reorder.enabled:
                 released = self._evaluate(self._reorder.offer(decoded, now))
                 return released if back is None else (back, *released)
             fired = self._rules.on_reading(decoded)
+            self.stats.seq_resets = self._rules.seq_resets
             if fired is None:
                 self.stats.stale += 1
                 return _NO_EVENTS if back is None else (back,)
@@ -273,25 +298,13 @@ class Gateway:
         events: list[DeviceEvent] = []
         for reading in readings:
             fired = self._rules.on_reading(reading)
+            self.stats.seq_resets = self._rules.seq_resets
             if fired is None:
                 self.stats.stale += 1
                 continue
             self._writer.add(reading)
             events.extend(fired)
         return tuple(events)
-
-    def _count_rejection(self, rejection: Rejection) -> None:
-        count = self.stats.reject(rejection.reason)
-        # Log the 1st, 2nd, 4th, 8th … of each reason: visible, but a flood cannot drown the log.
-        if count & (count - 1) == 0:
-            log.warning(
-                "rejected a message (%s) from %s: %s [%d %s so far]",
-                rejection.reason,
-                rejection.device_id or "?",
-                rejection.detail,
-                count,
-                rejection.reason,
-            )
 
     async def _emit(self, event: DeviceEvent) -> None:
         """One device event through root-cause grouping to the sink."""

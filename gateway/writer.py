@@ -3,15 +3,20 @@
 Points wait in a bounded in-memory queue; a flush task writes a batch as soon as
 ``tsdb_batch_size`` points are pending, and whatever is pending every ``tsdb_flush_interval_s``.
 A failed write keeps its batch and retries with jittered backoff (``reconnect_initial_s`` …
-``reconnect_max_s``), so a store outage costs memory, not data, until the queue is full; from then
-on new readings are dropped and counted. On shutdown the queue is drained, giving the store up to
-``reconnect_max_s`` to answer before what is left is counted as dropped.
+``tsdb_retry_max_s``), so a store outage costs memory, not data, until the queue is full; from then
+on new readings are dropped and counted. While it backs off from a store that does not answer, the
+writer pings it every ``tsdb_probe_interval_s`` and retries the moment it answers, so writing
+resumes within about one probe interval of the store's return, however long the outage was.
+``close()`` cuts any backoff short; the queue is then drained, giving a failing store at most
+``tsdb_shutdown_grace_s`` before what is left is counted as dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 from collections import deque
 
 from core.backoff import Backoff
@@ -36,6 +41,8 @@ class TelemetryWriter:
         queue_max: int,
         retry_initial_s: float,
         retry_max_s: float,
+        probe_interval_s: float,
+        shutdown_grace_s: float,
     ) -> None:
         self._store = store
         self._stats = stats
@@ -44,11 +51,16 @@ class TelemetryWriter:
         self._queue_max = queue_max
         self._retry_initial_s = retry_initial_s
         self._retry_max_s = retry_max_s
+        self._probe_interval_s = probe_interval_s
+        self._shutdown_grace_s = shutdown_grace_s
         self._queue: deque[Point] = deque()
         self._inflight = 0
         self._wake = asyncio.Event()
-        self._closing = False
-        self._drain_deadline: float | None = None
+        self._closed = asyncio.Event()
+        self._drain_deadline = math.inf
+        self._failing_since: float | None = None
+        #: Event-loop time (monotonic) of the last write that succeeded after failures.
+        self.last_recovery_at: float | None = None
 
     @classmethod
     def from_settings(
@@ -61,14 +73,21 @@ class TelemetryWriter:
             batch_size=settings.tsdb_batch_size,
             flush_interval_s=settings.tsdb_flush_interval_s,
             queue_max=settings.tsdb_queue_max,
-            retry_initial_s=settings.reconnect_initial_s,
-            retry_max_s=settings.reconnect_max_s,
+            retry_initial_s=min(settings.reconnect_initial_s, settings.tsdb_retry_max_s),
+            retry_max_s=settings.tsdb_retry_max_s,
+            probe_interval_s=settings.tsdb_probe_interval_s,
+            shutdown_grace_s=settings.tsdb_shutdown_grace_s,
         )
 
     @property
     def pending(self) -> int:
         """Points queued or being written."""
         return len(self._queue) + self._inflight
+
+    @property
+    def failing_since(self) -> float | None:
+        """Event-loop time of the first failure of the current outage; None while writes work."""
+        return self._failing_since
 
     def add(self, reading: Reading) -> bool:
         """Queue the points of one reading; False (and counted) when the queue is full."""
@@ -87,15 +106,15 @@ class TelemetryWriter:
         return True
 
     def close(self) -> None:
-        """Stop accepting the flush cadence: ``run`` drains what is pending and returns."""
-        if not self._closing:
-            self._closing = True
-            self._drain_deadline = asyncio.get_running_loop().time() + self._retry_max_s
+        """Stop the flush cadence and cut any backoff short: ``run`` drains and returns."""
+        if not self._closed.is_set():
+            self._closed.set()
+            self._drain_deadline = asyncio.get_running_loop().time() + self._shutdown_grace_s
         self._wake.set()
 
     async def run(self) -> None:
         """Flush on a full batch or every flush interval, until ``close()``; then drain."""
-        while not self._closing:
+        while not self._closed.is_set():
             try:
                 async with asyncio.timeout(self._flush_interval_s):
                     await self._wake.wait()
@@ -117,28 +136,80 @@ class TelemetryWriter:
                 self._stats.pending_points = len(queue)
 
     async def _write(self, batch: list[Point]) -> None:
-        """Write one batch, retrying with backoff; only a shutdown past its deadline gives up."""
+        """Write one batch, retrying until it succeeds; only a shutdown past its grace gives up."""
         backoff = Backoff(initial_s=self._retry_initial_s, max_s=self._retry_max_s)
         loop = asyncio.get_running_loop()
+        stats = self._stats
         while True:
+            started = loop.time()
             try:
                 await self._store.write(batch)
             except Exception as exc:  # any adapter failure: keep the batch, never kill the loop
-                self._stats.write_errors += 1
-                if self._drain_deadline is not None and loop.time() >= self._drain_deadline:
+                stats.write_errors += 1
+                if self._failing_since is None:
+                    self._failing_since = started
+                if loop.time() >= self._drain_deadline:
                     lost = len(batch) + len(self._queue)
                     self._queue.clear()
-                    self._stats.points_dropped += lost
+                    stats.points_dropped += lost
                     log.error("store still failing at shutdown, %d points lost: %s", lost, exc)
                     return
                 delay = backoff.next_delay()
+                # A store that refuses the batch but answers a ping is not down: probing would
+                # only turn the backoff into a retry every probe interval.
+                down = not await self._probe()
                 log.warning(
-                    "time-series write of %d points failed (%s); retrying in %.2fs",
+                    "time-series write of %d points failed (%s); retrying in %.2fs%s",
                     len(batch),
                     exc,
                     delay,
+                    " or as soon as the store answers" if down else "",
                 )
-                await asyncio.sleep(delay)
+                await self._pause(delay, probing=down)
             else:
-                self._stats.points_written += len(batch)
+                finished = loop.time()
+                stats.writes += 1
+                stats.write_seconds_last = finished - started
+                stats.write_seconds_total += finished - started
+                stats.points_written += len(batch)
+                if self._failing_since is not None:
+                    stats.write_recoveries += 1
+                    self.last_recovery_at = finished
+                    log.info(
+                        "time-series store writable again after %.1fs",
+                        finished - self._failing_since,
+                    )
+                    self._failing_since = None
                 return
+
+    async def _pause(self, delay: float, *, probing: bool) -> None:
+        """Wait ``delay`` before a retry; a store answering a probe or a shutdown cuts it short."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + delay
+        while (now := loop.time()) < end:
+            # Shutting down: retry at the probe cadence, never later than the grace allows.
+            end = min(end, self._drain_deadline)
+            if self._closed.is_set():
+                end = min(end, now + self._probe_interval_s)
+            if end <= now:
+                return
+            await self._nap(min(self._probe_interval_s, end - now))
+            if probing and await self._probe():
+                return
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep ``seconds``; before shutdown, ``close()`` wakes it at once."""
+        if self._closed.is_set():
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._closed.wait()
+
+    async def _probe(self) -> bool:
+        """True when the store answers a ping within one probe interval."""
+        try:
+            async with asyncio.timeout(self._probe_interval_s):
+                return await self._store.ping()
+        except Exception:  # a probe that fails in any way means "not yet"
+            return False

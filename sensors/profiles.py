@@ -119,8 +119,10 @@ CORRIDOR_LIGHT = Profile(
     description="Corridor / stairwell light with a current and voltage sensor",
     metrics=_metrics(
         Metric("lamp_on", B),
-        Metric("current_a", N, "A", 0.0, 100.0),
-        Metric("voltage_v", N, "V", 0.0, 450.0),
+        # A short circuit drives the current far past the 5 A rule (to the meter's limit); surges
+        # push the voltage well above the mains peak.
+        Metric("current_a", N, "A", 0.0, 1_000.0),
+        Metric("voltage_v", N, "V", 0.0, 1_000.0),
         Metric("lux", N, "lx", 0.0, 200_000.0),
     ),
     faults=_faults(
@@ -160,11 +162,13 @@ PIPE = Profile(
     type="pipe",
     description="Water pipe / drain with pressure, flow, leak, level and temperature sensors",
     metrics=_metrics(
-        Metric("pressure_kpa", N, "kPa", 0.0, 2_500.0),
-        Metric("flow_lpm", N, "L/min", 0.0, 5_000.0),
+        # Gauge pressure: a burst can pull a section to vacuum (-100 kPa), a water hammer spike it
+        # far above the working pressure; a burst main can flow tens of thousands of L/min.
+        Metric("pressure_kpa", N, "kPa", -100.0, 10_000.0),
+        Metric("flow_lpm", N, "L/min", 0.0, 50_000.0),
         Metric("leak", B),
-        Metric("level_cm", N, "cm", 0.0, 500.0),
-        Metric("temp_c", N, "°C", -50.0, 100.0),
+        Metric("level_cm", N, "cm", 0.0, 1_000.0),
+        Metric("temp_c", N, "°C", -50.0, 150.0),
     ),
     faults=_faults(
         FaultSpec(
@@ -212,9 +216,10 @@ CHARGING_SHED = Profile(
     type="charging_shed",
     description="E-bike / EV charging shed with smoke, temperature, power and breaker sensors",
     metrics=_metrics(
-        Metric("temp_c", N, "°C", -50.0, 200.0),
+        # A fire heats the shed's sensor to 250-1000 °C; a thermocouple reports up to ~1250 °C.
+        Metric("temp_c", N, "°C", -50.0, 1_250.0),
         Metric("smoke", B),
-        Metric("power_w", N, "W", 0.0, 500_000.0),
+        Metric("power_w", N, "W", 0.0, 2_000_000.0),
         Metric("ports_in_use", N, "", 0.0, 1_000.0),
         Metric("ports_faulted", N, "", 0.0, 1_000.0),
         Metric("breaker_on", B),

@@ -10,13 +10,15 @@ from storage.tsdb.port import Aggregate, Point, Sample, TimeSeriesError
 
 
 class MemoryStore:
-    """A TimeSeriesStore keeping points in a list; can be told to fail the next writes."""
+    """A TimeSeriesStore keeping points in a list; can fail the next writes, or be ``down``."""
 
     def __init__(self) -> None:
         self.points: list[Point] = []
         self.batches: list[int] = []
         self.fail_next = 0
         self.attempts = 0
+        self.down = False  # refuses writes and pings alike, as a stopped server does
+        self.pings = 0
 
     async def open(self) -> None:
         """Nothing to open."""
@@ -25,10 +27,13 @@ class MemoryStore:
         """Nothing to close."""
 
     async def ping(self) -> bool:
-        return True
+        self.pings += 1
+        return not self.down
 
     async def write(self, points: Sequence[Point]) -> None:
         self.attempts += 1
+        if self.down:
+            raise TimeSeriesError("connection refused", store="memory://")
         if self.fail_next > 0:
             self.fail_next -= 1
             raise TimeSeriesError("injected failure", store="memory://")

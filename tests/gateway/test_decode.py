@@ -8,13 +8,17 @@ import pytest
 
 from core.settings import Settings
 from gateway.decode import (
+    UNKNOWN_METRIC_LABEL,
     Decoder,
     DeviceReport,
+    MetricDrop,
+    MetricReason,
     Reading,
     Rejection,
     RejectReason,
     StatusReport,
 )
+from sensors.profiles import PROFILES
 from tests.gateway.sites import LIGHT, SHED, small_site
 
 NOW = 1_700_000_000.0
@@ -66,9 +70,14 @@ def test_missing_ts_means_receive_time(decoder: Decoder) -> None:
     assert (reading.ts, reading.seq) == (NOW, None)
 
 
+VOLTAGE = PROFILES["corridor_light"].metrics["voltage_v"]
+
+
 def test_range_bounds_are_inclusive(decoder: Decoder) -> None:
-    payload = body({"metrics": {"current_a": 0, "voltage_v": 450.0}})
-    assert isinstance(decoder.decode(TELEMETRY, payload, NOW), Reading)
+    payload = body({"metrics": {"current_a": 0, "voltage_v": VOLTAGE.maximum}})
+    reading = decoder.decode(TELEMETRY, payload, NOW)
+    assert isinstance(reading, Reading)
+    assert reading.dropped == ()
 
 
 def test_payload_at_the_size_limit_is_parsed(decoder: Decoder) -> None:
@@ -126,23 +135,13 @@ CASES: list[tuple[str, bytes, RejectReason]] = [
     ("no metrics", body({"ts": NOW}), RejectReason.BAD_SCHEMA),
     ("empty metrics", body({"metrics": {}}), RejectReason.BAD_SCHEMA),
     ("metrics list", body({"metrics": [1]}), RejectReason.BAD_SCHEMA),
-    ("string number", body({"metrics": {"current_a": "12"}}), RejectReason.BAD_SCHEMA),
-    ("null number", body({"metrics": {"current_a": None}}), RejectReason.BAD_SCHEMA),
-    ("bool for number", body({"metrics": {"current_a": True}}), RejectReason.BAD_SCHEMA),
-    ("number for bool", body({"metrics": {"lamp_on": 1}}), RejectReason.BAD_SCHEMA),
-    ("unknown metric", body({"metrics": {"pressure_kpa": 1}}), RejectReason.BAD_SCHEMA),
     ("seq string", body({"seq": "1", "metrics": {"lux": 1}}), RejectReason.BAD_SCHEMA),
     ("seq bool", body({"seq": True, "metrics": {"lux": 1}}), RejectReason.BAD_SCHEMA),
     ("seq negative", body({"seq": -1, "metrics": {"lux": 1}}), RejectReason.BAD_SCHEMA),
     ("ts bool", body({"ts": True, "metrics": {"lux": 1}}), RejectReason.BAD_SCHEMA),
     ("ts list", body({"ts": [NOW], "metrics": {"lux": 1}}), RejectReason.BAD_SCHEMA),
-    ("NaN", b'{"metrics": {"current_a": NaN}}', RejectReason.NON_FINITE),
-    ("Infinity", b'{"metrics": {"current_a": Infinity}}', RejectReason.NON_FINITE),
-    ("-Infinity", b'{"metrics": {"current_a": -Infinity}}', RejectReason.NON_FINITE),
-    ("overflow", b'{"metrics": {"current_a": 1e999}}', RejectReason.NON_FINITE),
     ("NaN ts", b'{"ts": NaN, "metrics": {"lux": 1}}', RejectReason.NON_FINITE),
-    ("below min", body({"metrics": {"current_a": -0.1}}), RejectReason.OUT_OF_RANGE),
-    ("above max", body({"metrics": {"voltage_v": 450.01}}), RejectReason.OUT_OF_RANGE),
+    ("NaN seq", b'{"seq": NaN, "metrics": {"lux": 1}}', RejectReason.BAD_SCHEMA),
     ("ts words", body({"ts": "yesterday", "metrics": {"lux": 1}}), RejectReason.BAD_TIMESTAMP),
     (
         "ts without zone",
@@ -173,6 +172,81 @@ def test_bad_telemetry(decoder: Decoder, payload: bytes, reason: RejectReason) -
     result = rejected(decoder.decode(TELEMETRY, payload, NOW))
     assert (result.reason, result.device_id) == (reason, LIGHT)
     assert result.detail
+
+
+METRIC_CASES: list[tuple[str, bytes, MetricReason, str]] = [
+    # (name, the bad metric as JSON text, reason, counted metric label)
+    ("string number", b'"current_a": "12"', MetricReason.WRONG_TYPE, "current_a"),
+    ("null number", b'"current_a": null', MetricReason.NULL, "current_a"),
+    ("null bool", b'"lamp_on": null', MetricReason.NULL, "lamp_on"),
+    ("bool for number", b'"current_a": true', MetricReason.WRONG_TYPE, "current_a"),
+    ("number for bool", b'"lamp_on": 1', MetricReason.WRONG_TYPE, "lamp_on"),
+    ("object for number", b'"current_a": {"v": 1}', MetricReason.WRONG_TYPE, "current_a"),
+    ("unknown metric", b'"pressure_kpa": 1', MetricReason.UNKNOWN_METRIC, UNKNOWN_METRIC_LABEL),
+    ("NaN", b'"current_a": NaN', MetricReason.NON_FINITE, "current_a"),
+    ("Infinity", b'"current_a": Infinity', MetricReason.NON_FINITE, "current_a"),
+    ("-Infinity", b'"current_a": -Infinity', MetricReason.NON_FINITE, "current_a"),
+    ("overflow", b'"current_a": 1e999', MetricReason.NON_FINITE, "current_a"),
+    ("below min", b'"current_a": -0.1', MetricReason.OUT_OF_RANGE, "current_a"),
+    ("above max", b'"voltage_v": 1000.01', MetricReason.OUT_OF_RANGE, "voltage_v"),
+    ("huge int", b'"voltage_v": ' + b"9" * 400, MetricReason.OUT_OF_RANGE, "voltage_v"),
+]
+METRIC_IDS = [c[0] for c in METRIC_CASES]
+
+
+@pytest.mark.parametrize(
+    ("field", "reason", "label"), [c[1:] for c in METRIC_CASES], ids=METRIC_IDS
+)
+def test_a_bad_metric_is_dropped_and_its_neighbours_kept(
+    decoder: Decoder, field: bytes, reason: MetricReason, label: str
+) -> None:
+    payload = b'{"seq": 3, "metrics": {"lux": 12.5, ' + field + b"}}"
+    reading = decoder.decode(TELEMETRY, payload, NOW)
+    assert isinstance(reading, Reading), reading
+    assert reading.metrics == {"lux": 12.5}
+    assert [(d.reason, d.metric) for d in reading.dropped] == [(reason, label)]
+    assert reading.dropped[0].detail
+
+
+@pytest.mark.parametrize(
+    ("field", "reason", "label"), [c[1:] for c in METRIC_CASES], ids=METRIC_IDS
+)
+def test_a_reading_without_a_valid_metric_is_rejected_with_each_metric_counted(
+    decoder: Decoder, field: bytes, reason: MetricReason, label: str
+) -> None:
+    result = rejected(decoder.decode(TELEMETRY, b'{"metrics": {' + field + b"}}", NOW))
+    assert (result.reason, result.device_id) == (RejectReason.NO_VALID_METRICS, LIGHT)
+    assert [(d.reason, d.metric) for d in result.dropped] == [(reason, label)]
+
+
+SMOKE_WITH_A_BAD_FIELD = [
+    b'{"metrics": {"smoke": true, "temp_c": 35, "humidity": 40}}',
+    b'{"metrics": {"smoke": true, "temp_c": 1300}}',
+    b'{"metrics": {"smoke": true, "temp_c": NaN}}',
+    b'{"metrics": {"smoke": true, "temp_c": null}}',
+]
+
+
+@pytest.mark.parametrize("payload", SMOKE_WITH_A_BAD_FIELD)
+def test_smoke_survives_any_bad_neighbour(decoder: Decoder, payload: bytes) -> None:
+    reading = decoder.decode(f"fm/{SHED}/telemetry", payload, NOW)
+    assert isinstance(reading, Reading), reading
+    assert reading.metrics["smoke"] is True
+    assert len(reading.dropped) == 1
+
+
+def test_a_fire_temperature_is_a_valid_reading(decoder: Decoder) -> None:
+    payload = body({"metrics": {"smoke": True, "temp_c": 250}})
+    reading = decoder.decode(f"fm/{SHED}/telemetry", payload, NOW)
+    assert reading == Reading(SHED, NOW, None, {"smoke": True, "temp_c": 250})
+
+
+def test_unknown_metric_names_are_never_counted_under_their_own_name(decoder: Decoder) -> None:
+    payload = body({"metrics": {"lux": 1, "x\n\x1b[31m": 2, "y" * 500: 3}})
+    reading = decoder.decode(TELEMETRY, payload, NOW)
+    assert isinstance(reading, Reading)
+    assert {d.metric for d in reading.dropped} == {UNKNOWN_METRIC_LABEL}
+    assert all(isinstance(d, MetricDrop) and len(d.detail) < 200 for d in reading.dropped)
 
 
 def test_timestamps_just_inside_the_limits_are_accepted(decoder: Decoder) -> None:

@@ -32,6 +32,8 @@ class Harness:
             "queue_max": 100,
             "retry_initial_s": 0.01,
             "retry_max_s": 0.05,
+            "probe_interval_s": 0.01,
+            "shutdown_grace_s": 0.2,
         }
         settings.update(options)
         self.writer = TelemetryWriter(
@@ -42,6 +44,8 @@ class Harness:
             queue_max=int(settings["queue_max"]),
             retry_initial_s=settings["retry_initial_s"],
             retry_max_s=settings["retry_max_s"],
+            probe_interval_s=settings["probe_interval_s"],
+            shutdown_grace_s=settings["shutdown_grace_s"],
         )
         self.task: asyncio.Task[None] | None = None
 
@@ -121,3 +125,59 @@ async def test_a_dead_store_at_shutdown_gives_up_after_the_deadline_and_counts_t
     await asyncio.wait_for(harness.task, DEADLINE_S)
     assert harness.stats.points_dropped == 4
     assert harness.stats.write_errors >= 1
+
+
+@pytest.mark.parametrize(
+    "harness", [{"retry_initial_s": LONG_S, "retry_max_s": LONG_S}], indirect=True
+)
+async def test_writing_resumes_as_soon_as_a_down_store_answers_a_probe(harness: Harness) -> None:
+    harness.store.down = True
+    for i in range(3):
+        harness.writer.add(reading(i))
+    await until(lambda: harness.stats.write_errors == 1, "the failed write")
+    assert harness.writer.failing_since is not None
+    await until(lambda: harness.store.pings >= 3, "the writer to probe the store")
+    harness.store.down = False
+    # The backoff is a minute long: only the probe can bring the write back this soon.
+    await until(lambda: harness.stats.points_written == 3, "the write after the store's return")
+    assert harness.stats.write_errors == 1
+    assert (harness.stats.write_recoveries, harness.stats.writes) == (1, 1)
+    assert harness.writer.failing_since is None
+    assert harness.writer.last_recovery_at is not None
+
+
+@pytest.mark.parametrize(
+    "harness",
+    [{"retry_initial_s": LONG_S, "retry_max_s": LONG_S, "shutdown_grace_s": 0.3}],
+    indirect=True,
+)
+async def test_shutdown_never_waits_out_a_backoff(harness: Harness) -> None:
+    harness.store.down = True
+    for i in range(3):
+        harness.writer.add(reading(i))
+    await until(lambda: harness.stats.write_errors == 1, "the failed write")
+    harness.writer.close()
+    assert harness.task is not None
+    # DEADLINE_S is far shorter than the minute-long backoff the writer was sleeping in.
+    await asyncio.wait_for(harness.task, DEADLINE_S)
+    assert harness.stats.points_dropped == 3
+    assert harness.stats.write_errors >= 2  # it tried again during the grace, not just gave up
+
+
+@pytest.mark.parametrize(
+    "harness",
+    [{"retry_initial_s": LONG_S, "retry_max_s": LONG_S, "shutdown_grace_s": LONG_S}],
+    indirect=True,
+)
+async def test_shutdown_writes_into_a_store_that_returns_within_the_grace(
+    harness: Harness,
+) -> None:
+    harness.store.down = True
+    for i in range(3):
+        harness.writer.add(reading(i))
+    await until(lambda: harness.stats.write_errors == 1, "the failed write")
+    harness.writer.close()
+    harness.store.down = False
+    assert harness.task is not None
+    await asyncio.wait_for(harness.task, DEADLINE_S)
+    assert (harness.stats.points_written, harness.stats.points_dropped) == (3, 0)

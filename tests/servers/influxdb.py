@@ -112,18 +112,12 @@ def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log: Path) ->
     pytest.fail(f"influxd did not answer /ping in {STARTUP_TIMEOUT_S}s: {last!r}")
 
 
-@contextlib.contextmanager
-def running_influxdb(root: Path) -> Iterator[InfluxServer]:
-    """Run influxd with its meta, data and WAL directories under ``root``; stop it after."""
-    binary = _binary()
-    root.mkdir(parents=True, exist_ok=True)
-    http_port, rpc_port = free_port(), free_port()
-    config = root / "influxdb.conf"
-    config.write_text(_CONFIG.format(host=HOST, rpc_port=rpc_port, http_port=http_port, root=root))
+def _start(root: Path, http_port: int) -> InfluxServer:
+    """Start influxd on the config in ``root`` and wait until it answers ``/ping``."""
     log = root / "influxd.log"
-    with log.open("wb") as log_file:
+    with log.open("ab") as log_file:
         process = subprocess.Popen(
-            [binary, "-config", str(config)],
+            [_binary(), "-config", str(root / "influxdb.conf")],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -131,6 +125,27 @@ def running_influxdb(root: Path) -> Iterator[InfluxServer]:
     server = InfluxServer(host=HOST, port=http_port, root=root, process=process)
     try:
         _wait_until_ready(process, http_port, log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def restarted(server: InfluxServer) -> InfluxServer:
+    """A new influxd on the stopped ``server``'s port and data (an outage ends); stop it after."""
+    server.stop()
+    return _start(server.root, server.port)
+
+
+@contextlib.contextmanager
+def running_influxdb(root: Path) -> Iterator[InfluxServer]:
+    """Run influxd with its meta, data and WAL directories under ``root``; stop it after."""
+    root.mkdir(parents=True, exist_ok=True)
+    http_port, rpc_port = free_port(), free_port()
+    config = root / "influxdb.conf"
+    config.write_text(_CONFIG.format(host=HOST, rpc_port=rpc_port, http_port=http_port, root=root))
+    server = _start(root, http_port)
+    try:
         yield server
     finally:
         server.stop()
