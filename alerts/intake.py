@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -34,13 +34,13 @@ from alerts.flows import handle_event
 from alerts.incidents import handle_building_event
 from core.backoff import Backoff
 from core.clock import Clock, utcnow
-from core.events import AnyEvent, BuildingEvent, DeviceEvent
+from core.events import AnyEvent, BuildingEvent, DeviceEvent, OnCommitted
 from core.settings import Settings
 from governance.model import Site
 
 log = logging.getLogger(__name__)
 
-Callback = Callable[[], None]
+Callback = OnCommitted
 
 
 @dataclass(slots=True)
@@ -113,6 +113,10 @@ class EventIntake:
         await self._queue.put(_Handover(event, on_committed, self._tickets))
         self.stats.handed_over += 1
         self.stats.backlog += 1
+
+    async def settled(self) -> None:
+        """Return once every event handed over so far is committed (or settled as failed)."""
+        await self.wait_committed(self._tickets)
 
     @property
     def last_ticket(self) -> int:

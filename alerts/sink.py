@@ -13,7 +13,7 @@ from alerts.flows import handle_event
 from alerts.incidents import handle_building_event
 from alerts.service import DEFAULT_REOPEN_WINDOW
 from core.clock import Clock, utcnow
-from core.events import AnyEvent, BuildingEvent, DeviceEvent
+from core.events import AnyEvent, BuildingEvent, DeviceEvent, OnCommitted
 from governance.model import Site
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,15 @@ class AlertsSink:
         self._clock = clock
         self.stats = SinkStats()
 
-    async def publish(self, event: AnyEvent) -> None:
-        """Handle one event; a failure is logged and counted, never raised to the gateway."""
+    async def publish(self, event: AnyEvent, *, on_committed: OnCommitted | None = None) -> None:
+        """Handle one event; a failure is logged and counted, never raised to the gateway.
+
+        ``on_committed`` runs only when the event's transaction committed: a failed event is
+        not acknowledged, so the broker can deliver it again.
+        """
         if isinstance(event, BuildingEvent):
-            await self._publish_incident(event)  # root-cause grouping: alerts/incidents.py
+            if await self._publish_incident(event) and on_committed is not None:
+                on_committed()
             return
         if event.device_id not in self._site.devices:
             self.stats.rejected += 1
@@ -72,8 +77,13 @@ class AlertsSink:
             log.exception("alerts: failed to handle %r", event)
             return
         self._count(event, changes)
+        if on_committed is not None:
+            on_committed()
 
-    async def _publish_incident(self, event: BuildingEvent) -> None:
+    async def settled(self) -> None:
+        """Every event is committed (or given up) before ``publish`` returns."""
+
+    async def _publish_incident(self, event: BuildingEvent) -> bool:
         try:
             async with self._sessions.begin() as session:
                 changes = await handle_building_event(
@@ -82,9 +92,10 @@ class AlertsSink:
         except Exception:
             self.stats.failed += 1
             log.exception("alerts: failed to handle %r", event)
-            return
+            return False
         self.stats.handled += 1
         self.stats.opened += sum(change.kind is ChangeKind.OPENED for change in changes)
+        return True
 
     def _count(self, event: DeviceEvent, changes: list[OrderChange]) -> None:
         self.stats.handled += 1

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from core.events import AnyEvent, BuildingEvent, EventSink
+from core.events import AnyEvent, BuildingEvent, EventSink, OnCommitted
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
 from governance.model import GroupingOverrides, Site
@@ -68,11 +68,16 @@ class TimingSink:
         self.times: list[tuple[float, AnyEvent]] = []
         self.arrived = asyncio.Event()
 
-    async def publish(self, event: AnyEvent) -> None:
+    async def publish(self, event: AnyEvent, *, on_committed: OnCommitted | None = None) -> None:
         if self.inner is not None:
             await self.inner.publish(event)
         self.times.append((time.perf_counter(), event))
         self.arrived.set()
+        if on_committed is not None:
+            on_committed()
+
+    async def settled(self) -> None:
+        """Handled as soon as published."""
 
     def device_ids(self) -> list[str]:
         """Device of each recorded device event, in order."""

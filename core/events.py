@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,7 @@ __all__ = [
     "DeviceEvent",
     "EventSink",
     "EventSource",
+    "OnCommitted",
     "Severity",
 ]
 
@@ -67,9 +69,18 @@ class BuildingEvent:
 AnyEvent = DeviceEvent | BuildingEvent
 
 
+#: Called once an event is durable: the gateway acknowledges the message behind it only then.
+OnCommitted = Callable[[], None]
+
+
 class EventSink(Protocol):
     """Consumer of device and building events (alerts in production, a list in unit tests)."""
 
-    async def publish(self, event: AnyEvent) -> None:
-        """Handle one event; must not raise for a single bad event."""
+    async def publish(self, event: AnyEvent, *, on_committed: OnCommitted | None = None) -> None:
+        """Take one event; call ``on_committed`` once it is durable. Never raises for one bad
+        event; may wait while the consumer is full (backpressure)."""
+        ...
+
+    async def settled(self) -> None:
+        """Return once every event published so far is durable (before a state checkpoint)."""
         ...

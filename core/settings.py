@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     tsdb_batch_size: int = Field(default=5_000, ge=1)
     tsdb_flush_interval_s: PositiveSeconds = 0.5
     tsdb_queue_max: int = Field(default=200_000, ge=1)
+    # While QoS 1 messages wait for their acknowledgement (sent once their points are written),
+    # the next batch goes out after this instead of the flush interval.
+    tsdb_ack_flush_interval_s: PositiveSeconds = 0.02
 
     # Supervision of long-running loops.
     reconnect_initial_s: PositiveSeconds = 0.5

@@ -17,7 +17,7 @@ from alerts.sweeper import EscalationSweeper
 from core.mqtt import broker_address
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
-from fm.runner import alerts_sink, open_stores, serve_api
+from fm.runner import alerts_intake, open_stores, serve_api
 from fm.simulation import SimulatorThread, build_simulator
 from gateway.service import Gateway
 from gateway.state import SqlStateStore
@@ -96,7 +96,9 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
         await stack.enter_async_context(
             EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
         )
-        sink = alerts_sink(settings=settings, site=site, stores=stores)
+        sink = await stack.enter_async_context(
+            alerts_intake(settings=settings, site=site, stores=stores)
+        )
         gateway = await stack.enter_async_context(
             Gateway(
                 settings=settings,

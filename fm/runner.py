@@ -8,14 +8,13 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import aiomqtt
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerts.dispatcher import Dispatcher
-from alerts.sink import AlertsSink
+from alerts.intake import EventIntake
 from alerts.sweeper import EscalationSweeper
 from api.app import create_app
 from core.mqtt import broker_address
@@ -57,13 +56,10 @@ async def open_stores(settings: Settings, *, migrate: bool) -> AsyncIterator[Sto
         await engine.dispose()
 
 
-def alerts_sink(*, settings: Settings, site: Site, stores: Stores) -> AlertsSink:
-    """The alerts side of the gateway's events, configured from settings."""
-    return AlertsSink(
-        sessions=stores.sessions,
-        site=site,
-        reopen_window=timedelta(seconds=settings.reopen_window_s),
-    )
+def alerts_intake(*, settings: Settings, site: Site, stores: Stores) -> EventIntake:
+    """The alerts side of the gateway's events: enter it before the gateway, so it outlives it
+    and commits the last events the gateway hands over."""
+    return EventIntake(sessions=stores.sessions, site=site, settings=settings)
 
 
 class GatewayProbe:
@@ -107,11 +103,12 @@ async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
     """Gateway with alerts wired in, the notification dispatcher and the escalation sweep."""
-    sink = alerts_sink(settings=settings, site=site, stores=stores)
-    # The dispatcher is entered first so it outlives the gateway and delivers the last changes.
+    # The dispatcher is entered first so it outlives the gateway and delivers the last changes;
+    # the intake next, so it commits the last events the gateway hands over.
     async with (
         Dispatcher(sessions=stores.sessions, settings=settings),
         EscalationSweeper(sessions=stores.sessions, site=site, settings=settings),
+        alerts_intake(settings=settings, site=site, stores=stores) as sink,
         Gateway(
             settings=settings,
             site=site,

@@ -26,6 +26,7 @@ from core.clock import Clock, utcnow
 from core.events import AnyEvent, BuildingEvent, DeviceEvent, EventSink
 from core.mqtt import broker_address
 from core.settings import Settings
+from gateway.acks import BrokerAcks, Receipt
 from gateway.correlation import Correlator, GroupingPolicy
 from gateway.decode import Decoder, DeviceReport, Reading, Rejection, StatusReport
 from gateway.errors import StateStoreError
@@ -78,6 +79,7 @@ class Gateway:
             )
         )
         self._writer = TelemetryWriter.from_settings(settings, store=store, stats=self.stats)
+        self._acks = BrokerAcks(self.stats)
         self._subscribed = asyncio.Event()
         self._connected = False
         # Sweep and message loop both emit; one at a time keeps each device's events in order.
@@ -108,10 +110,19 @@ class Gateway:
         return self._correlator
 
     async def checkpoint(self) -> int:
-        """Save the rule and liveness state now (no-op without a state store); rows written."""
+        """Save the rule and liveness state (no-op without a state store); rows written.
+
+        The state saved is never ahead of what alerts committed: it is taken now and written
+        once every event published before it is durable. While root-cause grouping holds events
+        no checkpoint is taken, so a crash restores an older state and the devices' next reports
+        raise those faults again (alerts folds repeats into the open episode).
+        """
         if self._checkpointer is None:
             return 0
-        written = await self._checkpointer.checkpoint()
+        if self._correlator.next_due() is not None:
+            self.stats.checkpoints_deferred += 1
+            return 0
+        written = await self._checkpointer.checkpoint(settled=self._sink.settled)
         self.stats.checkpoints += 1
         return written
 
@@ -182,7 +193,9 @@ class Gateway:
                 await self._emit(event)
             for out in self._correlator.drain():
                 await self._publish(out)
-            await self.checkpoint()
+            # Bounded: with the relational store down, the older checkpoint stays (safe).
+            async with asyncio.timeout(self._settings.alerts_drain_timeout_s):
+                await self.checkpoint()
         except Exception:
             self.stats.checkpoint_errors += 1
             log.exception("could not save the gateway state on shutdown")
@@ -199,14 +212,20 @@ class Gateway:
             try:
                 # A persistent session (fixed id, clean_session False): the broker keeps QoS 1
                 # messages for us while we reconnect.
-                async with aiomqtt.Client(
+                client = aiomqtt.Client(
                     broker.host,
                     broker.port,
                     username=broker.username,
                     password=broker.password,
                     identifier=settings.mqtt_client_id,
                     clean_session=False,
-                ) as client:
+                )
+                # Before connecting: messages the broker kept for us arrive right after CONNACK,
+                # and each is acknowledged only once its points and events are durable.
+                paho = client._client
+                paho.manual_ack_set(True)
+                async with client:
+                    self._acks.connected(paho)
                     await client.subscribe(subscriptions)
                     self._on_subscribed()
                     backoff.reset()
@@ -214,7 +233,10 @@ class Gateway:
                         payload = message.payload
                         if type(payload) is not bytes:
                             payload = _as_bytes(payload)
-                        await self.handle(message.topic.value, payload)
+                        receipt = (
+                            self._acks.receipt(message.mid, message.qos) if message.qos else None
+                        )
+                        await self.handle(message.topic.value, payload, receipt)
             except aiomqtt.MqttError as exc:
                 delay = backoff.next_delay()
                 if self._connected:
@@ -233,6 +255,7 @@ class Gateway:
                 delay = backoff.next_delay()
                 log.exception("MQTT loop failed; reconnecting in %.2fs", delay)
             finally:
+                self._acks.disconnected()
                 self._connected = False
                 self._subscribed.clear()
             await asyncio.sleep(delay)
@@ -245,22 +268,29 @@ class Gateway:
         self._subscribed.set()
         log.info("subscribed to %s:%s", self._broker.host, self._broker.port)
 
-    async def handle(self, topic: str, payload: bytes) -> None:
+    async def handle(self, topic: str, payload: bytes, receipt: Receipt | None = None) -> None:
         """Handle one message as received from the broker; nothing it contains can stop the loop.
 
+        ``receipt`` (QoS 1) is released once the message's points and events are durable.
         Public so that tests and benchmarks can drive the whole intake in process.
         """
         self.stats.received += 1
         try:
-            events = self._process(topic, payload)
-        except Exception:
-            self.stats.handler_errors += 1
-            log.exception("failed to handle a message on %s", printable(topic))
-            return
-        for event in events:
-            await self._emit(event)
+            try:
+                events = self._process(topic, payload, receipt)
+            except Exception:
+                self.stats.handler_errors += 1
+                log.exception("failed to handle a message on %s", printable(topic))
+                return
+            for event in events:
+                await self._emit(event, receipt)
+        finally:
+            if receipt is not None:
+                receipt.release()
 
-    def _process(self, topic: str, payload: bytes) -> tuple[DeviceEvent, ...]:
+    def _process(
+        self, topic: str, payload: bytes, receipt: Receipt | None = None
+    ) -> tuple[DeviceEvent, ...]:
         now = self._clock().timestamp()
         decoded = self._decoder.decode(topic, payload, now)
         if type(decoded) is Rejection:
@@ -280,7 +310,7 @@ class Gateway:
             if fired is None:
                 self.stats.stale += 1
                 return _NO_EVENTS if back is None else (back,)
-            self._writer.add(decoded)
+            self._writer.add(decoded, receipt)
             return fired if back is None else (back, *fired)
         if type(decoded) is DeviceReport:
             back = self._liveness.seen(decoded.device_id, now)
@@ -306,17 +336,25 @@ class Gateway:
             events.extend(fired)
         return tuple(events)
 
-    async def _emit(self, event: DeviceEvent) -> None:
+    async def _emit(self, event: DeviceEvent, receipt: Receipt | None = None) -> None:
         """One device event through root-cause grouping to the sink."""
         outs = self._correlator.offer(event, self._clock().timestamp())
         for out in outs:
-            await self._publish(out)
+            await self._publish(out, receipt)
 
-    async def _publish(self, event: AnyEvent) -> None:
+    async def _publish(self, event: AnyEvent, receipt: Receipt | None = None) -> None:
         async with self._emit_lock:
+            on_committed = None
+            if receipt is not None:
+                receipt.hold()
+                on_committed = receipt.release
             try:
-                await self._sink.publish(event)
+                await self._sink.publish(event, on_committed=on_committed)
             except Exception:
+                # A sink that raises has a bug; the message is acknowledged rather than left
+                # to block the broker's in-flight window, and the loss is counted and logged.
+                if receipt is not None:
+                    receipt.release()
                 self.stats.sink_errors += 1
                 log.exception("event sink failed on %r", event)
             else:

@@ -12,7 +12,7 @@ readings otherwise.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -129,13 +129,19 @@ class Checkpointer:
         self._written = {d: _dumps(s) for d, s in states.items()}
         return len(states)
 
-    async def checkpoint(self) -> int:
-        """Write what changed since the last checkpoint; how many rows were written or deleted."""
+    async def checkpoint(self, *, settled: Callable[[], Awaitable[None]] | None = None) -> int:
+        """Write what changed since the last checkpoint; how many rows were written or deleted.
+
+        The state is taken first; ``settled`` (when given) is awaited before writing it, so
+        that everything the state has seen is durable downstream before the state says so.
+        """
         current = {d: _dumps(s) for d, s in self.device_states().items()}
         changed = {d: s for d, s in current.items() if self._written.get(d) != s}
         removed = [d for d in self._written if d not in current]
         if not changed and not removed:
             return 0
+        if settled is not None:
+            await settled()
         await self._store.save(changed, removed, now=self._clock())
         self._written = current
         return len(changed) + len(removed)

@@ -9,6 +9,10 @@ writer pings it every ``tsdb_probe_interval_s`` and retries the moment it answer
 resumes within about one probe interval of the store's return, however long the outage was.
 ``close()`` cuts any backoff short; the queue is then drained, giving a failing store at most
 ``tsdb_shutdown_grace_s`` before what is left is counted as dropped.
+
+A reading that came in a QoS 1 message carries its receipt (gateway/acks.py): the message is
+acknowledged to the broker once its points are written, and while any message waits the next
+batch goes out after ``tsdb_ack_flush_interval_s`` rather than the full flush interval.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections import deque
 
 from core.backoff import Backoff
 from core.settings import Settings
+from gateway.acks import Receipt
 from gateway.decode import Reading
 from gateway.stats import GatewayStats
 from storage.tsdb.port import Point, TimeSeriesStore
@@ -43,6 +48,7 @@ class TelemetryWriter:
         retry_max_s: float,
         probe_interval_s: float,
         shutdown_grace_s: float,
+        ack_flush_interval_s: float,
     ) -> None:
         self._store = store
         self._stats = stats
@@ -53,7 +59,13 @@ class TelemetryWriter:
         self._retry_max_s = retry_max_s
         self._probe_interval_s = probe_interval_s
         self._shutdown_grace_s = shutdown_grace_s
+        self._ack_flush_interval_s = ack_flush_interval_s
         self._queue: deque[Point] = deque()
+        # Receipts of readings waiting for their points, by the running count of points queued
+        # up to and including that reading's; ``_written`` counts points written, in order.
+        self._receipts: deque[tuple[int, Receipt]] = deque()
+        self._appended = 0
+        self._written = 0
         self._inflight = 0
         self._wake = asyncio.Event()
         self._closed = asyncio.Event()
@@ -77,6 +89,7 @@ class TelemetryWriter:
             retry_max_s=settings.tsdb_retry_max_s,
             probe_interval_s=settings.tsdb_probe_interval_s,
             shutdown_grace_s=settings.tsdb_shutdown_grace_s,
+            ack_flush_interval_s=settings.tsdb_ack_flush_interval_s,
         )
 
     @property
@@ -89,8 +102,13 @@ class TelemetryWriter:
         """Event-loop time of the first failure of the current outage; None while writes work."""
         return self._failing_since
 
-    def add(self, reading: Reading) -> bool:
-        """Queue the points of one reading; False (and counted) when the queue is full."""
+    def add(self, reading: Reading, receipt: Receipt | None = None) -> bool:
+        """Queue the points of one reading; False (and counted) when the queue is full.
+
+        ``receipt`` is held until those points are written. A reading dropped because the
+        queue is full releases it at once: during a long store outage the gateway keeps
+        handling events (alarms) rather than stopping the broker's flow for telemetry.
+        """
         metrics = reading.metrics
         queue = self._queue
         if len(queue) + self._inflight + len(metrics) > self._queue_max:
@@ -100,7 +118,13 @@ class TelemetryWriter:
         append = queue.append
         for name, value in metrics.items():
             append(Point(device_id, name, ts, float(value)))  # bools become 1.0 / 0.0
+        self._appended += len(metrics)
         self._stats.pending_points = len(queue) + self._inflight
+        if receipt is not None:
+            receipt.hold()
+            if not self._receipts:
+                self._wake.set()  # someone waits for an acknowledgement: do not idle
+            self._receipts.append((self._appended, receipt))
         if len(queue) >= self._batch_size:
             self._wake.set()
         return True
@@ -115,8 +139,10 @@ class TelemetryWriter:
     async def run(self) -> None:
         """Flush on a full batch or every flush interval, until ``close()``; then drain."""
         while not self._closed.is_set():
+            # Messages waiting for their acknowledgement shorten the wait for the next batch.
+            wait_s = self._ack_flush_interval_s if self._receipts else self._flush_interval_s
             try:
-                async with asyncio.timeout(self._flush_interval_s):
+                async with asyncio.timeout(wait_s):
                     await self._wake.wait()
             except TimeoutError:
                 pass
@@ -172,6 +198,7 @@ class TelemetryWriter:
                 stats.write_seconds_last = finished - started
                 stats.write_seconds_total += finished - started
                 stats.points_written += len(batch)
+                self._settle(len(batch))
                 if self._failing_since is not None:
                     stats.write_recoveries += 1
                     self.last_recovery_at = finished
@@ -181,6 +208,13 @@ class TelemetryWriter:
                     )
                     self._failing_since = None
                 return
+
+    def _settle(self, written: int) -> None:
+        """Release the receipts of every reading whose points are now all written."""
+        self._written += written
+        receipts = self._receipts
+        while receipts and receipts[0][0] <= self._written:
+            receipts.popleft()[1].release()
 
     async def _pause(self, delay: float, *, probing: bool) -> None:
         """Wait ``delay`` before a retry; a store answering a probe or a shutdown cuts it short."""

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from core.clock import Clock, utcnow
-from core.events import AnyEvent, EventSink
+from core.events import AnyEvent, EventSink, OnCommitted
 from core.settings import Settings
 from gateway.service import Gateway
 from gateway.state import StateStore
@@ -33,9 +33,16 @@ class Tee:
     def __init__(self, *sinks: EventSink) -> None:
         self.sinks = sinks
 
-    async def publish(self, event: AnyEvent) -> None:
+    async def publish(self, event: AnyEvent, *, on_committed: OnCommitted | None = None) -> None:
         for sink in self.sinks:
             await sink.publish(event)
+        if on_committed is not None:
+            on_committed()
+
+    async def settled(self) -> None:
+        """Every sink has settled."""
+        for sink in self.sinks:
+            await sink.settled()
 
 
 @asynccontextmanager

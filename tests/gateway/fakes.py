@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from core.events import AnyEvent, BuildingEvent, DeviceEvent
+from core.events import AnyEvent, BuildingEvent, DeviceEvent, OnCommitted
 from storage.tsdb.port import Aggregate, Point, Sample, TimeSeriesError
 
 
@@ -61,10 +61,15 @@ class ListSink:
         self.incidents: list[BuildingEvent] = []
         self.fail = False
 
-    async def publish(self, event: AnyEvent) -> None:
+    async def publish(self, event: AnyEvent, *, on_committed: OnCommitted | None = None) -> None:
         if self.fail:
             raise RuntimeError("injected sink failure")
         if isinstance(event, BuildingEvent):
             self.incidents.append(event)
         else:
             self.events.append(event)
+        if on_committed is not None:
+            on_committed()
+
+    async def settled(self) -> None:
+        """Everything is kept as soon as it is published."""

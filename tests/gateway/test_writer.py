@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from gateway.acks import Receipt
 from gateway.decode import Reading
 from gateway.stats import GatewayStats
 from gateway.writer import TelemetryWriter
@@ -34,6 +35,7 @@ class Harness:
             "retry_max_s": 0.05,
             "probe_interval_s": 0.01,
             "shutdown_grace_s": 0.2,
+            "ack_flush_interval_s": LONG_S,
         }
         settings.update(options)
         self.writer = TelemetryWriter(
@@ -46,6 +48,7 @@ class Harness:
             retry_max_s=settings["retry_max_s"],
             probe_interval_s=settings["probe_interval_s"],
             shutdown_grace_s=settings["shutdown_grace_s"],
+            ack_flush_interval_s=settings["ack_flush_interval_s"],
         )
         self.task: asyncio.Task[None] | None = None
 
@@ -181,3 +184,42 @@ async def test_shutdown_writes_into_a_store_that_returns_within_the_grace(
     assert harness.task is not None
     await asyncio.wait_for(harness.task, DEADLINE_S)
     assert (harness.stats.points_written, harness.stats.points_dropped) == (3, 0)
+
+
+def counting_receipt(acks: list[int], n: int) -> Receipt:
+    """A receipt whose acknowledgement records ``n``; released once for its handling."""
+    receipt = Receipt(lambda: acks.append(n))
+    return receipt
+
+
+async def test_a_receipt_is_released_only_once_its_points_are_written(harness: Harness) -> None:
+    acks: list[int] = []
+    harness.store.fail_next = 2
+    receipts = [counting_receipt(acks, i) for i in range(3)]
+    for i, receipt in enumerate(receipts):
+        harness.writer.add(reading(i), receipt)
+        receipt.release()  # the handling is done; the points are not written yet
+    assert acks == []
+    await until(lambda: harness.stats.points_written == 3, "the batch after two failures")
+    assert acks == [0, 1, 2]  # in order, after the write that stored them
+
+
+@pytest.mark.parametrize(
+    "harness", [{"batch_size": 1000, "ack_flush_interval_s": 0.01}], indirect=True
+)
+async def test_waiting_receipts_shorten_the_flush_interval(harness: Harness) -> None:
+    acks: list[int] = []
+    receipt = counting_receipt(acks, 7)
+    harness.writer.add(reading(0), receipt)
+    receipt.release()
+    # The flush interval is LONG_S: only the acknowledgement cadence can write this batch.
+    await until(lambda: acks == [7], "the acknowledgement")
+
+
+@pytest.mark.parametrize("harness", [{"queue_max": 1, "batch_size": 10}], indirect=True)
+async def test_a_dropped_reading_does_not_hold_its_receipt(harness: Harness) -> None:
+    acks: list[int] = []
+    receipt = counting_receipt(acks, 1)
+    assert not harness.writer.add(reading(0, lamp_on=True, current_a=0.1), receipt)
+    receipt.release()
+    assert acks == [1] and harness.stats.points_dropped == 2
