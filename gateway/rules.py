@@ -22,15 +22,9 @@ from core.events import DeviceEvent, EventSource
 from gateway.decode import DeviceReport, Reading
 from gateway.errors import SiteConfigError
 from governance.model import Site
+from sensors.catalogue import Severity
 from sensors.contract import MetricValue
-from sensors.profiles import (
-    PROFILES,
-    Condition,
-    FaultSpec,
-    Severity,
-    effective_faults,
-    effective_params,
-)
+from sensors.profiles import PROFILES, Condition, FaultSpec, effective_faults, effective_params
 
 _OPERATORS: Mapping[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,

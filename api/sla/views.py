@@ -12,7 +12,7 @@ from api.deps import AdminDep, SessionDep
 from api.errors import InvalidRequestError
 from api.schemas import ApiModel, ErrorOut, UtcTimestamp
 from core.clock import utcnow
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 
 router = APIRouter(prefix="/api/v1/sla-policies", tags=["SLA and escalation"])
 
