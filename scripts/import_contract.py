@@ -247,18 +247,22 @@ def render_table(root: Path, contract: tuple[Component, ...] = CONTRACT) -> str:
     lines = [
         DOC_BEGIN,
         "",
-        "| component | layer | role | may import | imports today | imported by today |",
-        "|---|---|---|---|---|---|",
-    ]
-    for c in contract:
-        lines.append(
-            f"| `{c.name}` | {c.layer} | {c.role} | {_names(c.may_import)} "
-            f"| {_names(arrows[c.name])} | {_names(imported_by[c.name])} |"
-        )
-    unchecked = ", ".join(f"`{name}`" for name in sorted(UNCHECKED))
-    lines += [
+        "| component | layer | role | may import |",
+        "|---|---|---|---|",
+        *(f"| `{c.name}` | {c.layer} | {c.role} | {_names(c.may_import)} |" for c in contract),
         "",
-        f"`sensors` means the rest of the package. Outside the contract: {unchecked}.",
+        "The `sensors` row is the rest of that package. Outside the contract: "
+        + ", ".join(f"`{name}`" for name in sorted(UNCHECKED))
+        + ".",
+        "",
+        "Who imports whom today, measured over the source tree:",
+        "",
+        "| component | imports | imported by |",
+        "|---|---|---|",
+        *(
+            f"| `{c.name}` | {_names(arrows[c.name])} | {_names(imported_by[c.name])} |"
+            for c in contract
+        ),
         "",
         DOC_END,
     ]
