@@ -91,10 +91,16 @@ CONTRACT: tuple[Component, ...] = (
         ("alerts", *MODEL, *SENSORS_SHARED),
     ),
     Component(
+        "fm.runner",
+        "runner",
+        "process wiring: stores, gateway → alerts sink, dispatcher, sweeper, serving the API",
+        ("alerts", "api", "fm", "gateway", *MODEL, *SENSORS_SHARED),
+    ),
+    Component(
         "fm",
         "runner",
-        "CLI, process wiring (runner), embedded broker, demo with the simulated fleet",
-        ("alerts", "api", "gateway", *MODEL, "sensors", *SENSORS_SHARED),
+        "CLI, embedded broker, demo with the simulated fleet",
+        ("alerts", "fm.runner", "gateway", *MODEL, "sensors", *SENSORS_SHARED),
     ),
     Component(
         "benchmarks",
