@@ -21,7 +21,7 @@ from types import MappingProxyType
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from storage.relational.models import OrderScope, OrderStatus, WorkOrder
 
 #: parent fault code → fault codes of the SAME device it explains.

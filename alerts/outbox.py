@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.changes import OrderChange
 from alerts.errors import UnsupportedDatabaseError
 from governance.model import Site, Tier
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from storage.relational.outbox_models import (
     Channel,
     NotificationEndpoint,

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.errors import UnknownDeviceError
 from alerts.rosters import on_duty_member
 from governance.model import CareColour, Site, Tier
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 
 #: How much a building's care colour raises priority within one severity (green lowest).
 CARE_RANK: Mapping[CareColour, int] = MappingProxyType(

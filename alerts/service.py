@@ -27,7 +27,8 @@ from alerts.routing import OrderRouting, route_fault
 from core.events import DeviceEvent
 from core.settings import Settings
 from governance.model import Site
-from sensors.profiles import OFFLINE, PROFILES
+from sensors.catalogue import OFFLINE
+from sensors.profiles import PROFILES
 from storage.relational.models import Episode, OrderScope, OrderStatus, WorkOrder
 
 #: How long after closing a recurrence reopens the order (``FM_REOPEN_WINDOW_S``'s default).

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from storage.relational.models import OrderStatus
 from storage.relational.sla_models import SlaPolicy
 

@@ -1,1 +1,1 @@
-"""Shared bottom layer: settings, device events, clock."""
+"""Shared bottom layer: settings, device events, clock, backoff, broker address."""

@@ -8,18 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from sensors.profiles import OFFLINE, Severity
-
-__all__ = [
-    "OFFLINE",
-    "AnyEvent",
-    "BuildingEvent",
-    "DeviceEvent",
-    "EventSink",
-    "EventSource",
-    "OnCommitted",
-    "Severity",
-]
+from sensors.catalogue import Severity
 
 
 class EventSource(StrEnum):

@@ -6,11 +6,16 @@ import logging
 from types import TracebackType
 from typing import Any, Self
 
+from amqtt.adapters import ReaderAdapter
 from amqtt.broker import Broker
 
 from fm.errors import StartupError
+from fm.topic_guard import ProtocolViolation, TopicGuard
 
 log = logging.getLogger(__name__)
+
+#: A forbidden topic can be 64 KiB long; the log shows its start.
+LOGGED_TOPIC_CHARS = 200
 
 
 class EmbeddedBrokerError(StartupError):
@@ -21,13 +26,55 @@ class EmbeddedBrokerError(StartupError):
         self.bind = bind
 
 
-class _Broker(Broker):  # type: ignore[misc]
-    """amqtt's broker, sending a connecting client only the retained messages it subscribed to.
+class _GuardedReader(ReaderAdapter):  # type: ignore[misc]
+    """A client's byte stream, passed through a TopicGuard before amqtt parses it."""
 
-    amqtt 0.12 replays, on every connect, the retained messages matching EVERY client's filters:
-    a one-shot publisher (a QoS 0 `mosquitto_pub`) is flooded with unrelated QoS 1 retained
-    statuses it never acknowledges, and its own message is never handled.
+    def __init__(self, inner: ReaderAdapter, *, peer: str) -> None:
+        self._inner = inner
+        self._peer = peer
+        self._guard = TopicGuard()
+
+    async def read(self, n: int = -1) -> bytes:
+        """The next bytes from the client; raises ProtocolViolation on a forbidden topic."""
+        data: bytes = await self._inner.read(n)
+        try:
+            self._guard.feed(data)
+        except ProtocolViolation as exc:
+            # ascii() escapes control characters, so a topic cannot forge log lines.
+            topic = ascii(exc.topic.decode("utf-8", "backslashreplace")[:LOGGED_TOPIC_CHARS])
+            log.warning(
+                "embedded broker: closing the connection of %s: %s (PUBLISH topic %s)",
+                self._peer,
+                exc.reason,
+                topic,
+            )
+            raise
+        return data
+
+    def feed_eof(self) -> None:
+        """Pass end-of-stream on to the wrapped reader."""
+        self._inner.feed_eof()
+
+
+class _Broker(Broker):  # type: ignore[misc]
+    """amqtt's broker, stricter about PUBLISH topics and about replaying retained messages.
+
+    A client publishing to a topic the specification forbids is disconnected (see
+    ``fm.topic_guard``). amqtt 0.12 replays, on every connect, the retained messages matching
+    EVERY client's filters: a one-shot publisher (a QoS 0 `mosquitto_pub`) is flooded with
+    unrelated QoS 1 retained statuses it never acknowledges, and its own message is never handled.
     """
+
+    async def _client_connected(
+        self, listener_name: str, reader: ReaderAdapter, writer: Any
+    ) -> None:
+        # amqtt's reader loop ends the session on an exception that is not one of its own MQTT
+        # errors: the guard's ProtocolViolation closes the connection (and sends the client's
+        # will, as after any protocol error) before the packet is handled.
+        peer_info = writer.get_peer_info()
+        peer = f"{peer_info[0]}:{peer_info[1]}" if peer_info else "an unknown peer"
+        guarded = _GuardedReader(reader, peer=peer)
+        await super()._client_connected(listener_name, guarded, writer)
 
     async def _publish_retained_messages_for_subscription(
         self, subscription: tuple[str, int], session: Any

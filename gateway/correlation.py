@@ -24,10 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.events import OFFLINE, AnyEvent, BuildingEvent, DeviceEvent
+from core.events import AnyEvent, BuildingEvent, DeviceEvent
 from core.settings import Settings
 from governance.model import Site
-from sensors.profiles import Severity
+from sensors.catalogue import OFFLINE, Severity
 
 #: Fault codes a shared root cause (a power cut, a dead edge gateway) raises on many devices.
 GROUPED_CODES = frozenset({OFFLINE, "no_power"})

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.clock import Clock, from_epoch
-from core.events import OFFLINE, DeviceEvent, EventSource
+from core.events import DeviceEvent, EventSource
 from gateway.errors import SiteConfigError
 from governance.model import Site
-from sensors.profiles import PROFILES, Severity, effective_params
+from sensors.catalogue import OFFLINE, Severity
+from sensors.profiles import PROFILES, effective_params
 
 HEARTBEAT_PARAM = "heartbeat_s"
 MISSED_HEARTBEATS_PARAM = "offline_after_heartbeats"

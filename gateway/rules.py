@@ -23,15 +23,9 @@ from gateway.decode import DeviceReport, Reading
 from gateway.errors import SiteConfigError
 from gateway.ordering import SequenceRule, SeqVerdict
 from governance.model import Site
+from sensors.catalogue import Severity
 from sensors.contract import MetricValue
-from sensors.profiles import (
-    PROFILES,
-    Condition,
-    FaultSpec,
-    Severity,
-    effective_faults,
-    effective_params,
-)
+from sensors.profiles import PROFILES, Condition, FaultSpec, effective_faults, effective_params
 
 _OPERATORS: Mapping[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,

@@ -37,8 +37,9 @@ from governance.model import (
     Street,
     Team,
 )
+from sensors.catalogue import Severity
 from sensors.contract import DEVICE_ID_PATTERN
-from sensors.profiles import FaultOverride, Overrides, Severity
+from sensors.profiles import FaultOverride, Overrides
 
 _T = TypeVar("_T")
 

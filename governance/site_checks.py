@@ -20,7 +20,8 @@ from governance.schema import (
     PersonSpec,
     TeamSpec,
 )
-from sensors.profiles import OFFLINE, PROFILES, Profile
+from sensors.catalogue import OFFLINE
+from sensors.profiles import PROFILES, Profile
 
 Loc = tuple[str | int, ...]
 

@@ -1,4 +1,5 @@
-"""Device side: facility profiles, the MQTT message contract, device client and fleet simulator.
+"""Device side: fault vocabulary, facility profiles, MQTT message contract, client and simulator.
 
-This package imports nothing of the service; the service imports its profiles and contract.
+This package imports nothing of the service. The service imports only its shared modules
+(``catalogue``, ``profiles``, ``contract``); scripts/import_contract.py enforces both.
 """

@@ -16,7 +16,8 @@ from types import MappingProxyType
 import yaml
 
 from sensors.behaviour import Reading, SimulatedDevice, SimulationError
-from sensors.profiles import CHARGING_SHED, CORRIDOR_LIGHT, OFFLINE, PIPE, PROFILES
+from sensors.catalogue import OFFLINE
+from sensors.profiles import CHARGING_SHED, CORRIDOR_LIGHT, PIPE, PROFILES
 
 DROPOUT = "dropout"
 CONNECTION_FAULTS = frozenset({OFFLINE, DROPOUT})

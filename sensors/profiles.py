@@ -13,23 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
 
-OFFLINE = "offline"
-
-
-class Severity(StrEnum):
-    """How bad a fault is; orders and SLAs key on it."""
-
-    MINOR = "minor"
-    MAJOR = "major"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        """Larger is worse."""
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+from sensors.catalogue import OFFLINE, Severity
 
 
 class MetricKind(StrEnum):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensors.behaviour import SimulatedDevice, SimulationError, normal_reading
+from sensors.catalogue import OFFLINE
 from sensors.client import AsyncioNetwork, DeviceClient
 from sensors.contract import DEFAULT_PREFIX, FaultReport, Telemetry
 from sensors.faults import (
@@ -30,7 +31,6 @@ from sensors.faults import (
     faulty_reading,
     load_scenario,
 )
-from sensors.profiles import OFFLINE
 
 __all__ = [
     "DeviceFeed",

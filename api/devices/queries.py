@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.devices.schemas import DeviceStatus
 from api.errors import NotFoundError
 from governance.model import DeviceRoute, Site
-from sensors.profiles import OFFLINE
+from sensors.catalogue import OFFLINE
 from storage.relational.models import Episode
 
 

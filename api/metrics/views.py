@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 from api.deps import SessionDep
 from api.metrics.queries import open_orders, outbox_states
 from governance.model import Tier
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from storage.relational.outbox_models import OutboxState
 
 router = APIRouter(tags=["metrics"])

@@ -12,7 +12,7 @@ from api.deps import AdminDep, NowDep, SessionDep
 from api.errors import InvalidRequestError
 from api.responses import REQUEST_ERRORS
 from api.schemas import ApiModel, UtcTimestamp
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 
 router = APIRouter(prefix="/api/v1/sla-policies", tags=["SLA and escalation"])
 

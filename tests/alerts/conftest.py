@@ -22,7 +22,8 @@ from governance.model import (
     Street,
     Team,
 )
-from sensors.profiles import PROFILES, Severity
+from sensors.catalogue import Severity
+from sensors.profiles import PROFILES
 from storage.relational.db import create_engine, session_factory
 from storage.relational.models import Base
 

@@ -16,7 +16,7 @@ from alerts.sweeper import EscalationSweeper
 from core.clock import ManualClock
 from core.settings import Settings
 from governance.model import Department, Site
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from storage.relational.sla_models import DepartmentDispatch
 from tests.alerts.conftest import SHED_GREEN, T0
 from tests.alerts.escalation_support import (

@@ -19,7 +19,7 @@ from alerts.sweeper import EscalationSweeper
 from core.clock import ManualClock
 from core.settings import Settings
 from governance.model import Site, Tier
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from storage.relational.db import create_engine, session_factory
 from storage.relational.models import OrderStatus, WorkOrder
 from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, T0

@@ -32,7 +32,7 @@ from alerts.lifecycle_errors import (
 )
 from alerts.sla import DEFAULT_POLICIES, seed_default_policies
 from governance.model import Site
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from storage.relational.lifecycle_models import OrderComment, OrderTransition
 from storage.relational.models import OrderStatus, WorkOrder
 from storage.relational.outbox_models import OutboxMessage

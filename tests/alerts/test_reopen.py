@@ -17,7 +17,7 @@ from alerts.service import DEFAULT_REOPEN_WINDOW, clear_fault, raise_fault
 from alerts.sla import DEFAULT_POLICIES, seed_default_policies
 from core.clock import ManualClock
 from governance.model import Site
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from storage.relational.models import OrderStatus, WorkOrder
 from tests.alerts.conftest import LIGHT_RED, T0, make_event
 

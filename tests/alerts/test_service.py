@@ -23,7 +23,7 @@ from alerts.service import (
 )
 from core.events import DeviceEvent, EventSource
 from governance.model import CareColour, Site
-from sensors.profiles import OFFLINE, Severity
+from sensors.catalogue import OFFLINE, Severity
 from storage.relational.models import Episode, OrderStatus, WorkOrder
 from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, SHED_GREEN, T0, make_event
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.flows import handle_event
 from core.events import DeviceEvent, EventSource
 from governance.model import Site
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from tests.api.conftest import T0
 
 ENDPOINTS = "/api/v1/notification-endpoints"

@@ -20,7 +20,7 @@ from api.app import create_app
 from core.events import DeviceEvent, EventSource
 from core.settings import Settings
 from governance.model import Site
-from sensors.profiles import Severity
+from sensors.catalogue import Severity
 from tests.alerts.outbox_helpers import until
 from tests.api.conftest import TOKEN, FakeTimeSeries
 from tests.servers.ports import free_port

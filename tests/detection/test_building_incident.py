@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.incidents import incident_devices, incident_key
 from alerts.sink import AlertsSink
 from core.clock import ManualClock
-from core.events import OFFLINE
 from gateway.service import Gateway
+from sensors.catalogue import OFFLINE
 from sensors.profiles import PROFILES
 from storage.relational.models import Episode, OrderScope, WorkOrder
 from tests.detection.running import running_gateway, telemetry

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.events import OFFLINE, BuildingEvent, DeviceEvent, EventSource
+from core.events import BuildingEvent, DeviceEvent, EventSource
 from core.settings import Settings
 from gateway.correlation import Correlator, GroupingPolicy, groups_of
 from governance.model import GroupingOverrides
-from sensors.profiles import Severity
+from sensors.catalogue import OFFLINE, Severity
 from tests.detection.sites import ANNEX_PIPE, TOWER, TOWER_LIGHTS, TOWER_SIZE, tower_site
 
 T0 = datetime(2025, 6, 1, 20, 0, tzinfo=UTC).timestamp()

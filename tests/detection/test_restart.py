@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import ManualClock
-from core.events import OFFLINE
 from gateway.state import SqlStateStore
+from sensors.catalogue import OFFLINE
 from sensors.profiles import PROFILES
 from tests.detection.running import running_gateway, telemetry
 from tests.gateway.sites import LIGHT, PIPE, SHED, small_site

@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import ManualClock
-from core.events import OFFLINE, DeviceEvent
+from core.events import DeviceEvent
 from gateway.decode import Reading
 from gateway.liveness import Liveness
 from gateway.rules import RuleEngine
 from gateway.state import Checkpointer, MemoryStateStore, SqlStateStore
+from sensors.catalogue import OFFLINE
 from sensors.profiles import PROFILES
 from storage.relational.detection_models import GatewayState
 from tests.gateway.sites import LIGHT, PIPE, SHED, small_site

@@ -144,3 +144,74 @@ async def test_a_new_subscriber_gets_only_the_retained_messages_it_subscribed_to
             # Nothing else arrives: publish a marker and expect it next, not a status message.
             await crew.publish("fm/dev-1/telemetry", b"marker", qos=1)
             assert await receive(crew, 1) == [("fm/dev-1/telemetry", b"marker")]
+
+
+CLEAN_SESSION, WILL_QOS_1 = 0x02, 0x04 | 0x08
+
+
+def connect_raw(port: int, client_id: str, will: tuple[str, bytes] | None = None) -> socket.socket:
+    """A TCP connection that has completed CONNECT/CONNACK, for crafting packets by hand."""
+    flags = CLEAN_SESSION | (WILL_QOS_1 if will else 0)
+    connect = _mqtt_string("MQTT") + bytes([4, flags]) + (60).to_bytes(2, "big")
+    connect += _mqtt_string(client_id)
+    if will:
+        connect += _mqtt_string(will[0]) + len(will[1]).to_bytes(2, "big") + will[1]
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)
+    sock.sendall(_packet(0x10, connect))
+    assert sock.recv(4)[:1] == b"\x20", "no CONNACK"
+    return sock
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    """True when the broker closes the connection (EOF or reset) within WAIT_S."""
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+SMUGGLED = _packet(0x30, _mqtt_string("fm/smuggled/telemetry") + b"smuggled")
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [b"fm/+/telemetry", b"fm/#", b"fm/dev\x00/telemetry"],
+    ids=["plus", "hash", "nul"],
+)
+async def test_a_forbidden_publish_topic_closes_only_that_connection(
+    topic: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    async with (
+        EmbeddedBroker(host="127.0.0.1", port=port),
+        aiomqtt.Client("127.0.0.1", port, identifier="watcher") as watcher,
+        aiomqtt.Client("127.0.0.1", port, identifier="device") as device,
+    ):
+        await watcher.subscribe("#", qos=1)
+        sock = await asyncio.to_thread(connect_raw, port, "bad")
+        with sock:
+            # The payload is itself a well-formed PUBLISH: amqtt alone parsed and forwarded it.
+            bad = _packet(0x30, len(topic).to_bytes(2, "big") + topic + SMUGGLED)
+            await asyncio.to_thread(sock.sendall, bad)
+            assert await asyncio.to_thread(closed_by_peer, sock)
+        # Other clients are unaffected, and the marker is the first thing the watcher sees.
+        await device.publish("fm/dev-1/telemetry", b"marker", qos=1)
+        assert await receive(watcher, 1) == [("fm/dev-1/telemetry", b"marker")]
+    [record] = [r for r in caplog.records if "closing the connection" in r.getMessage()]
+    assert "\x00" not in record.getMessage()
+    assert ascii(topic.decode()) in record.getMessage()
+
+
+async def test_a_client_closed_for_a_forbidden_topic_sends_its_will() -> None:
+    port = free_port()
+    async with (
+        EmbeddedBroker(host="127.0.0.1", port=port),
+        aiomqtt.Client("127.0.0.1", port, identifier="watcher") as watcher,
+    ):
+        await watcher.subscribe("#", qos=1)
+        will = ("fm/bad/status", b"offline")
+        sock = await asyncio.to_thread(connect_raw, port, "bad", will)
+        with sock:
+            await asyncio.to_thread(sock.sendall, _packet(0x30, _mqtt_string("fm/#") + b"x"))
+            assert await asyncio.to_thread(closed_by_peer, sock)
+        assert await receive(watcher, 1) == [will]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.clock import ManualClock
-from core.events import OFFLINE, EventSource
+from core.events import EventSource
 from gateway.liveness import Liveness
-from sensors.profiles import PROFILES, Overrides, Severity, effective_params
+from sensors.catalogue import OFFLINE, Severity
+from sensors.profiles import PROFILES, Overrides, effective_params
 from tests.gateway.sites import LIGHT, PIPE, SHED, small_site
 
 START = datetime(2024, 1, 15, 8, 0, tzinfo=UTC)

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from core.events import OFFLINE, DeviceEvent, EventSource
+from core.events import DeviceEvent, EventSource
 from core.mqtt import broker_address
 from core.settings import Settings
 from gateway.decode import RejectReason
 from gateway.service import Gateway
 from governance.model import Site
+from sensors.catalogue import OFFLINE
 from sensors.profiles import Overrides
 from storage.tsdb.port import Point
 from tests.gateway.fakes import ListSink, MemoryStore

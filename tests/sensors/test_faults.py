@@ -10,6 +10,7 @@ import yaml
 
 import sensors
 from sensors.behaviour import SimulatedDevice, normal_reading
+from sensors.catalogue import OFFLINE
 from sensors.faults import (
     CONNECTION_FAULTS,
     DROPOUT,
@@ -22,7 +23,7 @@ from sensors.faults import (
     load_scenario,
     parse_scenario,
 )
-from sensors.profiles import OFFLINE, PROFILES
+from sensors.profiles import PROFILES
 from tests.sensors.rules import FaultTracker, all_hold, out_of_range
 
 READING_EVERY_S = 10.0

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from sensors.behaviour import SimulatedDevice
+from sensors.catalogue import OFFLINE
 from sensors.contract import STATUS_OFFLINE, STATUS_ONLINE, parse_device_topic
 from sensors.faults import DROPOUT, parse_scenario
-from sensors.profiles import OFFLINE
 from sensors.simulator import FleetSimulator
 from tests.sensors.conftest import Broker, Received, Subscriber, await_until
 
