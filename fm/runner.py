@@ -14,9 +14,9 @@ import aiomqtt
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from alerts.dispatcher import Dispatcher
+from alerts.escalation.sweeper import EscalationSweeper
+from alerts.notifications.relay import Relay
 from alerts.sink import AlertsSink
-from alerts.sweeper import EscalationSweeper
 from api.app import create_app
 from core.mqtt import broker_address
 from core.settings import Settings
@@ -106,11 +106,11 @@ class BrokerProbe:
 async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
-    """Gateway with alerts wired in, the notification dispatcher and the escalation sweep."""
+    """Gateway with alerts wired in, the notification relay and the escalation sweep."""
     sink = alerts_sink(settings=settings, site=site, stores=stores)
-    # The dispatcher is entered first so it outlives the gateway and delivers the last changes.
+    # The relay is entered first so it outlives the gateway and delivers the last changes.
     async with (
-        Dispatcher(sessions=stores.sessions, settings=settings),
+        Relay(sessions=stores.sessions, settings=settings),
         EscalationSweeper(sessions=stores.sessions, site=site, settings=settings),
         Gateway(
             settings=settings,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from alerts.escalation_errors import (
+from alerts.errors import (
+    AlertsError,
     AlreadyAcknowledgedError,
     DispatchNotFoundError,
-    EscalationError,
     HandBackError,
     InvalidScheduleError,
     OrderNotFoundError,
-    StaleVersionError,
+    StaleOrderError,
 )
 from api.errors import ApiError, InvalidRequestError, NotFoundError
 
@@ -20,13 +20,13 @@ class ConflictError(ApiError):
     status_code = 409
 
 
-def http_error(exc: EscalationError) -> ApiError:
+def http_error(exc: AlertsError) -> ApiError:
     """The API error for an escalation error (404, 409 or 422)."""
     if isinstance(exc, OrderNotFoundError):
         return NotFoundError(kind="work order", key=exc.order_id)
     if isinstance(exc, DispatchNotFoundError):
         return NotFoundError(kind="department dispatch", key=exc.department_id)
-    if isinstance(exc, StaleVersionError | HandBackError | AlreadyAcknowledgedError):
+    if isinstance(exc, StaleOrderError | HandBackError | AlreadyAcknowledgedError):
         return ConflictError(str(exc))
     if isinstance(exc, InvalidScheduleError):
         return InvalidRequestError(str(exc))

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.departments import acknowledge_department, list_dispatches
-from alerts.escalation import hand_back
-from alerts.escalation_errors import EscalationError
-from alerts.notify import record_changes
+from alerts.errors import AlertsError
+from alerts.escalation.departments import acknowledge_department, list_dispatches
+from alerts.escalation.sweep import hand_back
+from alerts.notifications.outbox import record_changes
 from api.deps import AdminDep, SessionDep, SiteDep
 from api.errors import NotFoundError
 from api.escalation.errors import http_error
@@ -71,7 +71,7 @@ async def hand_back_route(
             )
             order = await session.get(WorkOrder, order_id)
             out = WorkOrderOut.model_validate(order)
-    except EscalationError as exc:
+    except AlertsError as exc:
         raise http_error(exc) from exc
     return out
 
@@ -107,6 +107,6 @@ async def acknowledge_department_route(
             rows = await list_dispatches(session, order_id=order_id)
             (row,) = [r for r in rows if r.department_id == department_id]
             out = DispatchOut.model_validate(row)
-    except EscalationError as exc:
+    except AlertsError as exc:
         raise http_error(exc) from exc
     return out

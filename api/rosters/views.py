@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from alerts.escalation_errors import InvalidScheduleError
-from alerts.rosters import add_shift, delete_shift, list_shifts
+from alerts.errors import InvalidScheduleError
+from alerts.escalation.rosters import add_shift, delete_shift, list_shifts
 from api.deps import AdminDep, SessionDep, SiteDep
 from api.errors import NotFoundError
 from api.escalation.errors import http_error

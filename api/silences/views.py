@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from alerts.escalation_errors import InvalidScheduleError
-from alerts.silences import create_silence, delete_silence, list_silences
+from alerts.errors import InvalidScheduleError
+from alerts.escalation.silences import create_silence, delete_silence, list_silences
 from api.deps import AdminDep, SessionDep, SiteDep
 from api.errors import NotFoundError
 from api.escalation.errors import http_error

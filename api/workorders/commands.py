@@ -14,14 +14,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Response, status
 
-from alerts.comments import add_comment, list_comments
-from alerts.lifecycle import COMMANDS, Action, history, reassign, transition
-from alerts.lifecycle_errors import (
+from alerts.errors import (
+    AlertsError,
     ForbiddenTransitionError,
-    LifecycleError,
     OrderNotFoundError,
     StaleOrderError,
 )
+from alerts.orders.comments import add_comment, list_comments
+from alerts.orders.lifecycle import COMMANDS, Action, history, reassign, transition
 from api.deps import AdminDep, SessionDep, SiteDep
 from api.errors import ApiError, InvalidRequestError, NotFoundError
 from api.escalation.errors import ConflictError
@@ -93,7 +93,7 @@ def _version(body_version: int | None, if_match: str | None) -> int:
     return version
 
 
-def _http_error(exc: LifecycleError) -> ApiError:
+def _http_error(exc: AlertsError) -> ApiError:
     if isinstance(exc, OrderNotFoundError):
         return NotFoundError(kind="work order", key=exc.order_id)
     if isinstance(exc, StaleOrderError | ForbiddenTransitionError):
@@ -109,7 +109,7 @@ async def _answer(
         async with session.begin():
             order = await change()
             out = WorkOrderOut.model_validate(order)
-    except LifecycleError as exc:
+    except AlertsError as exc:
         raise _http_error(exc) from exc
     response.headers["ETag"] = f'"{order.version}"'
     return out
@@ -194,7 +194,7 @@ async def history_route(
     """Every status change and reassignment, oldest first."""
     try:
         rows = await history(session, order_id=order_id)
-    except LifecycleError as exc:
+    except AlertsError as exc:
         raise _http_error(exc) from exc
     return [TransitionOut.model_validate(row) for row in rows]
 
@@ -206,7 +206,7 @@ async def list_comments_route(
     """Oldest first."""
     try:
         rows = await list_comments(session, order_id=order_id)
-    except LifecycleError as exc:
+    except AlertsError as exc:
         raise _http_error(exc) from exc
     return [CommentOut.model_validate(row) for row in rows]
 
@@ -233,6 +233,6 @@ async def add_comment_route(
                 now=utcnow(),
             )
             out = CommentOut.model_validate(row)
-    except LifecycleError as exc:
+    except AlertsError as exc:
         raise _http_error(exc) from exc
     return out

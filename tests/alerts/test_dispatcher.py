@@ -1,4 +1,4 @@
-"""The dispatcher against real receivers: a local HTTP server, and Mosquitto for MQTT."""
+"""The outbox relay against real receivers: a local HTTP server, and Mosquitto for MQTT."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.delivery import claim
-from alerts.dispatcher import Dispatcher
+from alerts.notifications.leases import claim
+from alerts.notifications.relay import Relay
 from core.backoff import retry_delay
 from core.clock import utcnow
 from governance.model import Site
@@ -57,10 +57,10 @@ async def test_delivers_signed_webhook_and_mqtt_once(
             await add_endpoint(sessions, url=receiver.url(), secret=SECRET)
             change = await commit_fault(sessions, site, LIGHT_RED, "lamp_failure")
             settings = make_settings(database_url, mqtt_url=mosquitto.url)
-            async with Dispatcher(sessions=sessions, settings=settings) as dispatcher:
+            async with Relay(sessions=sessions, settings=settings) as relay:
                 await until(lambda: _settled(sessions), "every row settled")
                 await until(lambda: subscriber.received(), "the MQTT notification")
-            assert dispatcher.stats.delivered == 2
+            assert relay.stats.delivered == 2
         rows = _by_channel(await outbox(sessions))
         [request] = receiver.requests
         # The signature verifies with the shared secret over "<timestamp>.<body>".
@@ -96,12 +96,12 @@ async def test_retries_with_backoff_then_succeeds(
         await add_endpoint(sessions, url=receiver.url())
         await commit_fault(sessions, site, LIGHT_RED, "lamp_failure")
         settings = make_settings(database_url, mqtt_url=NO_BROKER)
-        async with Dispatcher(sessions=sessions, settings=settings) as dispatcher:
+        async with Relay(sessions=sessions, settings=settings) as relay:
             await until(lambda: len(receiver.requests) == 3, "the third attempt")
-            await until(lambda: dispatcher.stats.delivered == 1, "the delivery to be recorded")
+            await until(lambda: relay.stats.delivered == 1, "the delivery to be recorded")
     webhook = _by_channel(await outbox(sessions))["webhook"]
     assert (webhook.state, webhook.attempts, webhook.last_error) == ("delivered", 3, None)
-    assert dispatcher.stats.retried == 2
+    assert relay.stats.retried == 2
     assert len({r.headers["idempotency-key"] for r in receiver.requests}) == 1
 
 
@@ -112,8 +112,8 @@ async def test_gives_up_after_max_attempts(
         await add_endpoint(sessions, url=receiver.url())
         await commit_fault(sessions, site, LIGHT_RED, "lamp_failure")
         settings = make_settings(database_url, mqtt_url=NO_BROKER, outbox_max_attempts=3)
-        async with Dispatcher(sessions=sessions, settings=settings) as dispatcher:
-            await until(lambda: dispatcher.stats.dead == 1, "the row to be dead-lettered")
+        async with Relay(sessions=sessions, settings=settings) as relay:
+            await until(lambda: relay.stats.dead == 1, "the row to be dead-lettered")
             await asyncio.sleep(settings.outbox_backoff_max_s * 3)  # nothing more is attempted
     webhook = _by_channel(await outbox(sessions))["webhook"]
     assert (webhook.state, webhook.attempts) == ("dead", 3)
@@ -130,8 +130,8 @@ async def test_a_deleted_endpoint_is_dead_lettered_without_sending(
         async with sessions.begin() as session:
             await session.delete(await session.get(NotificationEndpoint, endpoint_id))
         settings = make_settings(database_url, mqtt_url=NO_BROKER)
-        async with Dispatcher(sessions=sessions, settings=settings) as dispatcher:
-            await until(lambda: dispatcher.stats.dead == 1, "the orphan to be dead-lettered")
+        async with Relay(sessions=sessions, settings=settings) as relay:
+            await until(lambda: relay.stats.dead == 1, "the orphan to be dead-lettered")
     webhook = _by_channel(await outbox(sessions))["webhook"]
     assert webhook.state == "dead" and webhook.last_error == "the endpoint was deleted"
     assert receiver.requests == []
@@ -167,11 +167,11 @@ def test_a_lease_shorter_than_one_attempt_is_refused(
 ) -> None:
     settings = make_settings(database_url, outbox_lease_s=5.0, outbox_http_timeout_s=10.0)
     with pytest.raises(ValueError, match="FM_OUTBOX_LEASE_S"):
-        Dispatcher(sessions=sessions, settings=settings)
+        Relay(sessions=sessions, settings=settings)
 
 
 @pytest.mark.integration
-async def test_two_dispatchers_deliver_every_row_exactly_once(
+async def test_two_relays_deliver_every_row_exactly_once(
     sessions: async_sessionmaker[AsyncSession],
     site: Site,
     database_url: str,
@@ -187,8 +187,8 @@ async def test_two_dispatchers_deliver_every_row_exactly_once(
                 await commit_fault(sessions, site, device_id, code)
             settings = make_settings(database_url, mqtt_url=mosquitto.url, outbox_batch_size=2)
             async with (
-                Dispatcher(sessions=sessions, settings=settings) as one,
-                Dispatcher(sessions=sessions, settings=settings) as two,
+                Relay(sessions=sessions, settings=settings) as one,
+                Relay(sessions=sessions, settings=settings) as two,
             ):
                 for device_id, code in codes.items():
                     await commit_fault(sessions, site, device_id, code, active=False)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.dispatcher import Dispatcher
+from alerts.notifications.relay import Relay
 from core.clock import utcnow
 from governance.model import Site
 from tests.alerts.conftest import LIGHT_RED
@@ -46,13 +46,13 @@ LEASE_S = 300.0
 _CHILD = """
 import asyncio
 from core.settings import Settings
-from alerts.dispatcher import Dispatcher
+from alerts.notifications.relay import Relay
 from storage.relational.db import create_engine, session_factory
 
 async def main() -> None:
     settings = Settings()
     sessions = session_factory(create_engine(settings.effective_database_url))
-    async with Dispatcher(sessions=sessions, settings=settings):
+    async with Relay(sessions=sessions, settings=settings):
         await asyncio.Event().wait()
 
 asyncio.run(main())
@@ -115,7 +115,7 @@ async def test_killed_between_commit_and_delivery_delivers_exactly_once_after_re
             def after_lease() -> datetime:
                 return utcnow() + timedelta(seconds=LEASE_S + 1)
 
-            async with Dispatcher(sessions=sessions, settings=settings, clock=after_lease):
+            async with Relay(sessions=sessions, settings=settings, clock=after_lease):
 
                 async def all_delivered() -> bool:
                     left = [r for r in await outbox(sessions) if r.channel != "sse"]

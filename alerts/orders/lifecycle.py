@@ -5,7 +5,7 @@ the order exists (else :class:`OrderNotFoundError`), the request is complete (a 
 is required, team members that exist), the caller saw the current version (else
 :class:`StaleOrderError`), and the table allows the move (else
 :class:`ForbiddenTransitionError`). Only then it writes, with a guarded ``UPDATE … WHERE
-version = :seen`` (``alerts.versioned``): of two people acting on the same version, exactly
+version = :seen`` (``alerts.orders.versioned``): of two people acting on the same version, exactly
 one update matches and the other gets :class:`StaleOrderError` — on SQLite, whose writers
 queue on the database lock, and on PostgreSQL, which re-checks the condition after the row
 lock is released. The audit row and the notification commit with the change.
@@ -21,8 +21,7 @@ from types import MappingProxyType
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.changes import ChangeKind, OrderChange
-from alerts.lifecycle_errors import (
+from alerts.errors import (
     AlreadyAssignedError,
     ForbiddenTransitionError,
     NoteRequiredError,
@@ -30,9 +29,10 @@ from alerts.lifecycle_errors import (
     StaleOrderError,
     UnknownMemberError,
 )
-from alerts.notify import record_changes
-from alerts.sla import NO_CLOCK, policy_for
-from alerts.versioned import update_if_unchanged
+from alerts.escalation.sla import NO_CLOCK, policy_for
+from alerts.notifications.outbox import record_changes
+from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.versioned import update_if_unchanged
 from governance.model import Site
 from storage.relational.lifecycle_models import OrderTransition
 from storage.relational.models import OrderStatus, WorkOrder
@@ -50,7 +50,7 @@ class Action(StrEnum):
     CLOSE = "close"
     CANCEL = "cancel"
     REASSIGN = "reassign"  # same status, another assignee
-    REOPEN = "reopen"  # the system: the fault came back (see alerts/service.py)
+    REOPEN = "reopen"  # the system: the fault came back (see alerts/orders/raising.py)
 
 
 #: The commands that move an order between states, in the order they are offered.
@@ -231,7 +231,7 @@ def add_transition(
         order_id=order.id,
         action=action.value,
         from_status=from_status,
-        to_status=order.status,
+        to_status=OrderStatus(order.status).value,
         from_assignee=from_assignee,
         to_assignee=order.assignee,
         actor=actor,

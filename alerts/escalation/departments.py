@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.changes import ChangeKind, OrderChange
-from alerts.escalation_errors import (
+from alerts.errors import (
     AlreadyAcknowledgedError,
     DispatchNotFoundError,
     OrderNotFoundError,
 )
-from alerts.sla import UNRESOLVED, SlaTimes
-from alerts.versioned import update_if_unchanged
+from alerts.escalation.sla import UNRESOLVED, SlaTimes
+from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.versioned import update_if_unchanged
 from governance.model import Site
 from storage.relational.models import WorkOrder
 from storage.relational.sla_models import DepartmentDispatch

@@ -1,4 +1,8 @@
-"""Episodes and work orders against a real database: dedup, recurrence, recovery, queries."""
+"""Episodes and work orders against a real database: dedup, recurrence, recovery, queries.
+
+The queries are the API's (``api.workorders.service``, ``api.devices.service``): one idea of an
+open episode (``ended_at IS NULL``) and one device status enum for the whole product.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.dedup import insert_unless_open, open_key
-from alerts.errors import InvalidEventError, InvalidQueryError, UnknownFaultCodeError
-from alerts.routing import priority_of
-from alerts.service import (
-    DEFAULT_REOPEN_WINDOW,
-    DeviceHealth,
-    device_statuses,
-    get_work_order,
-    list_work_orders,
-    open_faults,
-    record_fault_cleared,
-    record_fault_raised,
-)
+from alerts.errors import InvalidEventError, UnknownFaultCodeError
+from alerts.orders.keys import insert_unless_open, open_key
+from alerts.orders.raising import DEFAULT_REOPEN_WINDOW
+from alerts.orders.routing import priority_of
+from api.devices.schemas import DeviceStatus
+from api.devices.service import get_device, list_devices
+from api.pagination import Page
+from api.workorders.service import WorkOrderFilter, get_work_order, list_work_orders
 from core.events import DeviceEvent, EventSource
 from governance.model import CareColour, Site
 from sensors.profiles import OFFLINE, Severity
 from storage.relational.models import Episode, OrderStatus, WorkOrder
-from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, SHED_GREEN, T0, make_event
+from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, SHED_GREEN, T0, build_site, make_event
+from tests.alerts.raising_support import record_fault_cleared, record_fault_raised
 
 Sessions = async_sessionmaker[AsyncSession]
 LATER = T0 + timedelta(minutes=5)
@@ -38,7 +38,7 @@ async def raise_(sessions: Sessions, site: Site, event: DeviceEvent) -> WorkOrde
 
 async def clear(sessions: Sessions, event: DeviceEvent) -> WorkOrder | None:
     async with sessions.begin() as session:
-        return await record_fault_cleared(session, event=event, now=event.ts)
+        return await record_fault_cleared(session, site=build_site(), event=event, now=event.ts)
 
 
 async def all_orders(sessions: Sessions) -> list[WorkOrder]:
@@ -271,27 +271,27 @@ async def test_list_work_orders_filters_and_pages(sessions: Sessions, site: Site
     await raise_(sessions, site, make_event(LIGHT_RED, "short_circuit", ts=T0))
     await raise_(sessions, site, make_event(SHED_GREEN, "smoke", ts=T0 + timedelta(seconds=1)))
     await raise_(sessions, site, make_event(PIPE_YELLOW, "leak", ts=T0 + timedelta(seconds=2)))
+    ten = Page(limit=10, offset=0)
+
+    async def devices(where: WorkOrderFilter, page: Page = ten) -> list[str | None]:
+        listed = await list_work_orders(session, where=where, page=page)
+        return [order.device_id for order in listed.orders]
 
     async with sessions() as session:
-        newest_first = await list_work_orders(session, limit=10)
-        assert [o.device_id for o in newest_first] == [PIPE_YELLOW, SHED_GREEN, LIGHT_RED]
-        team_1 = await list_work_orders(session, team_id="t1", limit=10)
-        assert {o.device_id for o in team_1} == {LIGHT_RED, SHED_GREEN}
-        grid_2 = await list_work_orders(session, grid_id="g2", limit=10)
-        assert [o.device_id for o in grid_2] == [PIPE_YELLOW]
-        by_device = await list_work_orders(session, device_id=SHED_GREEN, limit=10)
-        assert [o.fault_code for o in by_device] == ["smoke"]
-        assert await list_work_orders(session, status=OrderStatus.CLOSED, limit=10) == []
-        assert len(await list_work_orders(session, status="open", limit=10)) == 3
-        page = await list_work_orders(session, limit=1, offset=1)
-        assert [o.device_id for o in page] == [SHED_GREEN]
-        fetched = await get_work_order(session, order_id=page[0].id)
+        assert await devices(WorkOrderFilter()) == [PIPE_YELLOW, SHED_GREEN, LIGHT_RED]
+        assert set(await devices(WorkOrderFilter(team_id="t1"))) == {LIGHT_RED, SHED_GREEN}
+        assert await devices(WorkOrderFilter(grid_id="g2")) == [PIPE_YELLOW]
+        assert await devices(WorkOrderFilter(device_id=SHED_GREEN)) == [SHED_GREEN]
+        assert await devices(WorkOrderFilter(statuses=[OrderStatus.CLOSED])) == []
+        assert len(await devices(WorkOrderFilter(statuses=[OrderStatus.OPEN]))) == 3
+        page = await list_work_orders(
+            session, where=WorkOrderFilter(), page=Page(limit=1, offset=1)
+        )
+        assert [o.device_id for o in page.orders] == [SHED_GREEN]
+        assert page.total == 3
+        fetched = await get_work_order(session, order_id=page.orders[0].id)
         assert fetched is not None and fetched.fault_code == "smoke"
-        assert await get_work_order(session, order_id=page[0].id + 1000) is None
-        with pytest.raises(InvalidQueryError):
-            await list_work_orders(session, limit=0)
-        with pytest.raises(ValueError):
-            await list_work_orders(session, status="bogus", limit=10)
+        assert await get_work_order(session, order_id=page.orders[0].id + 1000) is None
 
 
 async def test_open_faults_and_device_statuses(sessions: Sessions, site: Site) -> None:
@@ -302,16 +302,16 @@ async def test_open_faults_and_device_statuses(sessions: Sessions, site: Site) -
     await clear(sessions, make_event(PIPE_YELLOW, "leak", active=False, ts=LATER))
 
     async with sessions() as session:
-        statuses = await device_statuses(session, device_ids=site.devices)
-        assert statuses == {
-            LIGHT_RED: DeviceHealth.FAULT,
-            SHED_GREEN: DeviceHealth.OFFLINE,
-            PIPE_YELLOW: DeviceHealth.OK,
+        views = await list_devices(session, site=site)
+        assert {view.route.device.id: view.status for view in views} == {
+            LIGHT_RED: DeviceStatus.FAULT,
+            SHED_GREEN: DeviceStatus.OFFLINE,
+            PIPE_YELLOW: DeviceStatus.OK,
         }
-        assert await device_statuses(session) == {
-            LIGHT_RED: "fault",
-            SHED_GREEN: "offline",
-        }
-        shed = await open_faults(session, device_id=SHED_GREEN)
-        assert sorted(e.code for e in shed) == [OFFLINE, "overheat"]
-        assert {e.device_id for e in await open_faults(session)} == {LIGHT_RED, SHED_GREEN}
+        faulty = await list_devices(session, site=site, status=DeviceStatus.FAULT)
+        assert [view.route.device.id for view in faulty] == [LIGHT_RED]
+        shed = await get_device(session, site=site, device_id=SHED_GREEN)
+        assert shed is not None
+        assert sorted(e.code for e in shed.open_episodes) == [OFFLINE, "overheat"]
+        with_open = {view.route.device.id for view in views if view.open_episodes}
+        assert with_open == {LIGHT_RED, SHED_GREEN}

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.escalation_errors import InvalidScheduleError
+from alerts.errors import InvalidScheduleError
 from governance.model import Site
 from storage.relational.sla_models import DutyRoster
 

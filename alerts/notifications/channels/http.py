@@ -1,21 +1,15 @@
-"""What every HTTP channel shares: the failure type and the response check."""
+"""What every HTTP channel shares: the idempotency header and the response check."""
 
 from __future__ import annotations
 
 import httpx
 
+from alerts.errors import DeliveryError
+
 #: Header carrying the outbox row's idempotency key on every HTTP delivery.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 _MAX_ERROR_BODY = 200
-
-
-class DeliveryError(Exception):
-    """A delivery attempt failed; ``permanent`` ones are dead-lettered without retrying."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def check_response(response: httpx.Response, *, robot: bool) -> None:

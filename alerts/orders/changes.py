@@ -1,7 +1,7 @@
-"""Facts about work-order changes, produced in the event's transaction.
+"""Facts about work-order changes, produced in the change's own transaction.
 
-These are the seam for the transactional outbox: a later dispatcher persists them in the same
-transaction as the change and delivers notifications from there.
+They are the seam of the transactional outbox: ``alerts.notifications.outbox`` turns each one
+into outbox rows in the same transaction, and the relay delivers them after the commit.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from alerts.orders.fields import OrderFacts, facts_of
 from storage.relational.models import WorkOrder
 
 
@@ -20,14 +21,14 @@ class ChangeKind(StrEnum):
     RECURRED = "recurred"  # the fault came back while its order was still open
     REOPENED = "reopened"  # the fault came back after the order was resolved (not closed)
     RECOVERED = "recovered"  # the sensor reports the fault gone; a person still closes it
-    # SLA and escalation (alerts/escalation.py, alerts/departments.py, alerts/linking.py):
+    # SLA and escalation (alerts/escalation/):
     ESCALATED = "escalated"  # a deadline was missed; the order moved one tier up (see from_tier)
     REMINDED = "reminded"  # still unacknowledged (department_id set: the department's dispatch)
     HANDED_BACK = "handed_back"  # a higher tier handed the order down (see from_tier, reason)
     DISPATCHED = "dispatched"  # a functional department was called out (see department_id)
     DEPARTMENT_ACKNOWLEDGED = "department_acknowledged"  # that department acknowledged
     LINKED = "linked"  # an open order was linked under an explaining order (see parent_id)
-    # Lifecycle commands of people (alerts/lifecycle.py); ``reason`` carries their note:
+    # Lifecycle commands of people (alerts/orders/lifecycle.py); ``reason`` carries their note:
     ACKNOWLEDGED = "acknowledged"  # someone took the order
     STARTED = "started"  # work began (from resolved: rework, the fix did not hold)
     RESOLVED = "resolved"  # the crew reports it fixed
@@ -36,27 +37,12 @@ class ChangeKind(StrEnum):
     REASSIGNED = "reassigned"  # another team member answers for it now (see assignee)
 
 
-@dataclass(frozen=True, slots=True)
-class OrderChange:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderChange(OrderFacts):
     """A snapshot of an order right after a change, with what the change was."""
 
     kind: ChangeKind
-    order_id: int
-    device_id: str | None  # None for a building-scoped order
-    fault_code: str
-    severity: str
-    priority: int
-    status: str
-    tier: str
-    team_id: str
-    grid_id: str
-    assignee: str | None
-    occurrences: int
-    version: int
     at: datetime
-    # Escalation context (defaults keep the older facts unchanged):
-    parent_id: int | None = None  # set: linked under that order, whose watchers hear of it
-    silenced: bool = False  # raised inside a silence: recorded and streamed, pages nobody
     department_id: str | None = None  # DISPATCHED / REMINDED / DEPARTMENT_ACKNOWLEDGED
     from_tier: str | None = None  # ESCALATED / HANDED_BACK: the tier the order left
     reason: str = ""  # ESCALATED: which deadline was missed; HANDED_BACK: why
@@ -79,22 +65,9 @@ class OrderChange:
     ) -> OrderChange:
         """The fact for ``order`` as it is now."""
         return cls(
+            **facts_of(order),
             kind=kind,
-            order_id=order.id,
-            device_id=order.device_id,
-            fault_code=order.fault_code,
-            severity=order.severity,
-            priority=order.priority,
-            status=order.status,
-            tier=order.tier,
-            team_id=order.team_id,
-            grid_id=order.grid_id,
-            assignee=order.assignee,
-            occurrences=order.occurrences,
-            version=order.version,
             at=at,
-            parent_id=order.parent_id,
-            silenced=bool(order.silenced),
             department_id=department_id,
             from_tier=from_tier,
             reason=reason,

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from alerts.channels.http import IDEMPOTENCY_HEADER, check_response
-from alerts.channels.text import markdown
+from alerts.notifications.channels.http import IDEMPOTENCY_HEADER, check_response
+from alerts.notifications.channels.text import markdown
 
 
 def wecom_body(payload: dict[str, Any]) -> dict[str, Any]:

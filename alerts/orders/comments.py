@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.lifecycle import team_member_ids
-from alerts.lifecycle_errors import InvalidCommandError, OrderNotFoundError, UnknownMemberError
+from alerts.errors import InvalidCommandError, OrderNotFoundError, UnknownMemberError
+from alerts.orders.lifecycle import team_member_ids
 from governance.model import Site
 from storage.relational.lifecycle_models import OrderComment
 from storage.relational.models import WorkOrder

@@ -19,14 +19,14 @@ reaches the width of one severity step, the order is lexicographic by constructi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.errors import UnknownDeviceError
-from alerts.rosters import on_duty_member
+from alerts.errors import UnknownBuildingError, UnknownDeviceError
+from alerts.escalation.rosters import on_duty_member
 from governance.model import CareColour, Site, Tier
 from sensors.profiles import Severity
 
@@ -46,7 +46,7 @@ def priority_of(*, severity: Severity, care: CareColour) -> int:
 class OrderRouting:
     """Where a new work order goes and how urgent it is."""
 
-    device_id: str
+    device_id: str | None  # None for a building-scoped order
     building_id: str
     grid_id: str
     community_id: str
@@ -77,16 +77,36 @@ def route_fault(site: Site, *, device_id: str, severity: Severity) -> OrderRouti
     )
 
 
-async def roster_assignee(
-    session: AsyncSession, *, site: Site, team_id: str, building_id: str, at: datetime
-) -> str:
-    """The member answering for the building, else the on-duty member at ``at``, else the leader.
+def route_building(site: Site, *, building_id: str, severity: Severity) -> OrderRouting:
+    """Route a building-wide fault: its grid's team, the member answering for the building."""
+    building = site.buildings.get(building_id)
+    if building is None:
+        raise UnknownBuildingError(building_id)
+    grid = site.grids[building.grid_id]
+    team = site.teams[grid.team_id]
+    return OrderRouting(
+        device_id=None,
+        building_id=building.id,
+        grid_id=grid.id,
+        community_id=grid.community_id,
+        team_id=team.id,
+        assignee=team.responsible_for(building.id).id,
+        tier=Tier.GRID,
+        severity=severity,
+        priority=priority_of(severity=severity, care=building.care),
+    )
 
-    Reads the duty roster in the caller's transaction, so roster edits route the next order.
+
+async def with_roster(
+    session: AsyncSession, *, site: Site, routing: OrderRouting, at: datetime
+) -> OrderRouting:
+    """``routing`` with the duty roster applied: when nobody answers for the building (the grid
+    leader would take it), the member on duty at ``at`` does, if any.
+
+    Reads the roster in the caller's transaction, so roster edits route the next order.
     """
-    team = site.teams[team_id]
-    responsible = team.responsible_for(building_id)
-    if responsible is not team.leader:
-        return responsible.id
-    on_duty = await on_duty_member(session, team_id=team_id, at=at)
-    return on_duty if on_duty is not None else team.leader.id
+    team = site.teams[routing.team_id]
+    if routing.assignee != team.leader.id:
+        return routing
+    on_duty = await on_duty_member(session, team_id=routing.team_id, at=at)
+    return routing if on_duty is None else replace(routing, assignee=on_duty)

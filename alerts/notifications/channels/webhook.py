@@ -12,7 +12,7 @@ import hmac
 
 import httpx
 
-from alerts.channels.http import IDEMPOTENCY_HEADER, check_response
+from alerts.notifications.channels.http import IDEMPOTENCY_HEADER, check_response
 
 SIGNATURE_HEADER = "X-FM-Signature"
 TIMESTAMP_HEADER = "X-FM-Timestamp"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import aiomqtt
 
-from alerts.channels.http import DeliveryError
+from alerts.errors import DeliveryError
 from core.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)

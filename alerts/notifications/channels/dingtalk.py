@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from alerts.channels.http import IDEMPOTENCY_HEADER, check_response
-from alerts.channels.text import markdown, title
+from alerts.notifications.channels.http import IDEMPOTENCY_HEADER, check_response
+from alerts.notifications.channels.text import markdown, title
 
 
 def dingtalk_sign(secret: str, *, timestamp_ms: int) -> str:

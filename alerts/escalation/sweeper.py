@@ -15,8 +15,9 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind, OrderChange
-from alerts.escalation import sweep
+from alerts.background import BackgroundLoops
+from alerts.escalation.sweep import sweep
+from alerts.orders.changes import ChangeKind, OrderChange
 from core.clock import Clock, utcnow
 from core.settings import Settings
 from governance.model import Site
@@ -51,8 +52,7 @@ class EscalationSweeper:
         self._interval_s = settings.escalation_sweep_interval_s
         self._batch_size = settings.escalation_batch_size
         self._clock = clock
-        self._tasks: asyncio.TaskGroup | None = None
-        self._loop: asyncio.Task[None] | None = None
+        self._loops = BackgroundLoops("EscalationSweeper")
 
     async def sweep_once(self) -> list[OrderChange]:
         """One round now: every due order, batch by batch; the facts it recorded."""
@@ -71,12 +71,7 @@ class EscalationSweeper:
         return changes
 
     async def __aenter__(self) -> EscalationSweeper:
-        if self._tasks is not None:
-            raise RuntimeError("an EscalationSweeper can be entered only once")
-        tasks = asyncio.TaskGroup()
-        await tasks.__aenter__()
-        self._tasks = tasks
-        self._loop = tasks.create_task(self._run(), name="alerts-escalation")
+        self._loops.start({"alerts-escalation": self._run})
         return self
 
     async def __aexit__(
@@ -85,10 +80,7 @@ class EscalationSweeper:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._tasks is not None and self._loop is not None
-        self._loop.cancel()
-        await asyncio.wait({self._loop})
-        await self._tasks.__aexit__(exc_type, exc, tb)
+        await self._loops.stop()
 
     async def _run(self) -> None:
         while True:

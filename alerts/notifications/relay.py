@@ -1,11 +1,11 @@
-"""The outbox dispatcher: delivers committed notifications, with retries, to every channel.
+"""The outbox relay: delivers committed notifications, with retries, to every channel.
 
-``Dispatcher`` is an async context manager owning two named tasks in one ``asyncio.TaskGroup``:
-``outbox-dispatch`` (claim due rows in small batches, deliver them concurrently, settle each)
+``Relay`` is an async context manager owning two named tasks in one ``asyncio.TaskGroup``:
+``outbox-relay`` (claim due rows in small batches, deliver them concurrently, settle each)
 and ``outbox-mqtt`` (one long-lived broker connection with reconnects). Any number of
-dispatchers, in any number of processes, may run against the same database.
+relays, in any number of processes, may run against the same database.
 
-Delivery is at least once: a dispatcher that dies after sending but before marking the row
+Delivery is at least once: a relay that dies after sending but before marking the row
 leaves it to be sent again once its lease expires. Every delivery carries the row's
 idempotency key (``Idempotency-Key`` header, ``id`` in the JSON) so receivers drop repeats.
 """
@@ -20,17 +20,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.channels.dingtalk import send_dingtalk
-from alerts.channels.http import DeliveryError
-from alerts.channels.mqtt import MqttPublisher
-from alerts.channels.webhook import send_webhook
-from alerts.channels.wecom import send_wecom
-from alerts.delivery import (
+from alerts.background import BackgroundLoops
+from alerts.errors import DeliveryError
+from alerts.notifications.channels.dingtalk import send_dingtalk
+from alerts.notifications.channels.mqtt import MqttPublisher
+from alerts.notifications.channels.webhook import send_webhook
+from alerts.notifications.channels.wecom import send_wecom
+from alerts.notifications.leases import (
     Claimed,
     Target,
     claim,
@@ -51,19 +51,19 @@ _MAX_ERROR_CHARS = 500
 
 
 @dataclass(slots=True)
-class DispatcherStats:
-    """Counters of one dispatcher since it started (for /metrics and tests)."""
+class RelayStats:
+    """Counters of one relay since it started (for /metrics and tests)."""
 
     claimed: int = 0  # rows leased
     delivered: int = 0  # rows the destination acknowledged
     retried: int = 0  # failed attempts scheduled for another try
     dead: int = 0  # rows given up on
-    lost_leases: int = 0  # rows another dispatcher took over before we could settle them
+    lost_leases: int = 0  # rows another relay took over before we could settle them
     loop_errors: int = 0  # claim or settle failures (database away, …)
 
 
-class Dispatcher:
-    """Outbox delivery for one process; use as ``async with Dispatcher(...) as dispatcher``."""
+class Relay:
+    """Outbox delivery for one process; use as ``async with Relay(...) as relay``."""
 
     def __init__(
         self,
@@ -74,12 +74,12 @@ class Dispatcher:
         clock: Clock = utcnow,
     ) -> None:
         if settings.outbox_lease_s <= settings.outbox_http_timeout_s:
-            # A lease shorter than one attempt would hand rows to a second dispatcher mid-send.
+            # A lease shorter than one attempt would hand rows to a second relay mid-send.
             raise ValueError(
                 f"FM_OUTBOX_LEASE_S ({settings.outbox_lease_s}) must exceed "
                 f"FM_OUTBOX_HTTP_TIMEOUT_S ({settings.outbox_http_timeout_s})"
             )
-        self.stats = DispatcherStats()
+        self.stats = RelayStats()
         self._sessions = sessions
         self._settings = settings
         self._clock = clock
@@ -87,9 +87,7 @@ class Dispatcher:
             broker or broker_address(settings), next_delay=self._reconnect_delay
         )
         self._http: httpx.AsyncClient | None = None
-        self._wake = asyncio.Event()
-        self._tasks: asyncio.TaskGroup | None = None
-        self._loops: list[asyncio.Task[None]] = []
+        self._loops = BackgroundLoops("Relay")
 
     # Public surface ----------------------------------------------------------------------------
 
@@ -98,23 +96,11 @@ class Dispatcher:
         """True while the MQTT channel is connected (for ``/readyz``)."""
         return self._mqtt.connected
 
-    def wake(self) -> None:
-        """Look for due rows now instead of at the next poll (e.g. right after a commit)."""
-        self._wake.set()
-
-    async def __aenter__(self) -> Dispatcher:
-        if self._tasks is not None:
-            raise RuntimeError("a Dispatcher can be entered only once")
+    async def __aenter__(self) -> Relay:
         self._http = httpx.AsyncClient(
             timeout=self._settings.outbox_http_timeout_s, follow_redirects=False
         )
-        tasks = asyncio.TaskGroup()
-        await tasks.__aenter__()
-        self._tasks = tasks
-        self._loops = [
-            tasks.create_task(self._mqtt.run(), name="outbox-mqtt"),
-            tasks.create_task(self._dispatch(), name="outbox-dispatch"),
-        ]
+        self._loops.start({"outbox-mqtt": self._mqtt.run, "outbox-relay": self._relay})
         return self
 
     async def __aexit__(
@@ -123,17 +109,16 @@ class Dispatcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._tasks is not None and self._http is not None
+        assert self._http is not None
         # Rows being delivered at this moment keep their lease and are retried when it expires.
-        for task in self._loops:
-            task.cancel()
-        await asyncio.wait(self._loops)
-        await self._http.aclose()
-        await self._tasks.__aexit__(exc_type, exc, tb)
+        try:
+            await self._loops.stop()
+        finally:
+            await self._http.aclose()
 
     # The loop ----------------------------------------------------------------------------------
 
-    async def _dispatch(self) -> None:
+    async def _relay(self) -> None:
         settings = self._settings
         # Deliveries run side by side, up to one batch in flight: a slow endpoint delays only
         # its own rows, and a free slot is refilled without waiting for the rest.
@@ -171,16 +156,11 @@ class Dispatcher:
                 await asyncio.wait(inflight)
 
     async def _idle(self, seconds: float, inflight: set[asyncio.Task[None]]) -> None:
-        """Wait for the poll interval, a ``wake()``, or (when all slots are busy) a free slot."""
-        waiter = asyncio.ensure_future(self._wake.wait())
-        waits: set[asyncio.Future[Any]] = {waiter}
+        """Wait for the poll interval or, when all slots are busy, until one is free."""
         if len(inflight) >= self._settings.outbox_batch_size:
-            waits.update(inflight)
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-        self._wake.clear()
+            await asyncio.wait(inflight, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await asyncio.sleep(seconds)
 
     async def _claim(self, limit: int) -> tuple[Sequence[Claimed], dict[int, Target], str]:
         token = secrets.token_hex(16)

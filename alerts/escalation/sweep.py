@@ -9,7 +9,7 @@ linked orders have no clock, so the sweep never sees them.
 
 Any number of replicas may sweep at once. On PostgreSQL the candidates are selected ``FOR UPDATE
 SKIP LOCKED``, so replicas split the work; on every database each step is a guarded update
-(``alerts.versioned``), so a row another sweeper has already moved is left alone.
+(``alerts.orders.versioned``), so a row another sweeper has already moved is left alone.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ from types import MappingProxyType
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.changes import ChangeKind, OrderChange
-from alerts.departments import remind_departments
-from alerts.escalation_errors import HandBackError, OrderNotFoundError, StaleVersionError
-from alerts.notify import record_changes
-from alerts.sla import (
+from alerts.errors import HandBackError, OrderNotFoundError, StaleOrderError
+from alerts.escalation.departments import remind_departments
+from alerts.escalation.sla import (
     NO_CLOCK,
     UNACKNOWLEDGED,
     UNRESOLVED,
@@ -36,7 +34,9 @@ from alerts.sla import (
     load_policies,
     policy_for,
 )
-from alerts.versioned import update_if_unchanged
+from alerts.notifications.outbox import record_changes
+from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.versioned import update_if_unchanged
 from governance.model import Site, Tier
 from storage.relational.models import OrderStatus, WorkOrder
 
@@ -180,7 +180,9 @@ async def hand_back(
     if order is None:
         raise OrderNotFoundError(order_id)
     if order.version != version:
-        raise StaleVersionError(order_id=order_id, expected=version, actual=order.version)
+        raise StaleOrderError(
+            order_id=order_id, seen=version, version=order.version, status=order.status
+        )
     if order.status not in UNRESOLVED:
         raise HandBackError(order_id=order_id, reason=f"it is {order.status}")
     if TIER_RANK[to_tier.value] >= TIER_RANK[order.tier]:
@@ -202,7 +204,9 @@ async def hand_back(
     )
     if updated is None:
         await session.refresh(order)
-        raise StaleVersionError(order_id=order_id, expected=version, actual=order.version)
+        raise StaleOrderError(
+            order_id=order_id, seen=version, version=order.version, status=order.status
+        )
     log.info("alerts: order %d handed back %s → %s by %s", order_id, from_tier, to_tier, by)
     change = OrderChange.of(
         updated, kind=ChangeKind.HANDED_BACK, at=now, from_tier=from_tier, reason=reason
