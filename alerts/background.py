@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
+from types import TracebackType
 from typing import Any
 
 Loop = Callable[[], Coroutine[Any, Any, None]]
@@ -39,3 +40,23 @@ class BackgroundLoops:
         async with asyncio.TaskGroup() as tasks:
             for name, loop in loops.items():
                 tasks.create_task(loop(), name=name)
+
+
+class LoopOwner:
+    """Base of async context managers whose work is their :class:`BackgroundLoops`."""
+
+    _loops: BackgroundLoops
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._loops.stop()
+        finally:
+            await self._after_loops()
+
+    async def _after_loops(self) -> None:
+        """Release what the loops used once they are done (nothing by default)."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.background import BackgroundLoops
+from alerts.background import BackgroundLoops, LoopOwner
 from alerts.escalation.sweep import sweep
 from alerts.orders.changes import ChangeKind, OrderChange
 from core.clock import Clock, utcnow
@@ -35,7 +34,7 @@ class SweepStats:
     failed: int = 0  # rounds that raised; logged with the traceback
 
 
-class EscalationSweeper:
+class EscalationSweeper(LoopOwner):
     """Periodic escalation for one site; ``async with EscalationSweeper(...) as sweeper``."""
 
     def __init__(
@@ -73,14 +72,6 @@ class EscalationSweeper:
     async def __aenter__(self) -> EscalationSweeper:
         self._loops.start({"alerts-escalation": self._run})
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._loops.stop()
 
     async def _run(self) -> None:
         while True:

@@ -1,8 +1,8 @@
-"""Claiming and settling outbox rows: the SQL the dispatcher runs, one statement per step.
+"""Claiming and settling outbox rows: the SQL the relay runs, one statement per step.
 
 A claim stamps due rows with a lease and a fresh token; settling a row (delivered, retry,
-dead) matches that token, so a dispatcher whose lease ran out and was taken over never marks
-a row another dispatcher now owns. On PostgreSQL the claim's row selection is ``FOR UPDATE
+dead) matches that token, so a relay whose lease ran out and was taken over never marks
+a row another relay now owns. On PostgreSQL the claim's row selection is ``FOR UPDATE
 SKIP LOCKED`` (replicas share work without waiting on each other); SQLite has one writer at a
 time, which makes the same statement correct there.
 """
@@ -23,7 +23,7 @@ _PENDING = OutboxState.PENDING.value
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """An outbox row this dispatcher holds a lease on."""
+    """An outbox row this relay holds a lease on."""
 
     id: int
     key: str
@@ -110,7 +110,7 @@ def _settle(row: Claimed, token: str) -> Update:
 
 
 async def mark_delivered(session: AsyncSession, row: Claimed, *, token: str, now: datetime) -> bool:
-    """Mark delivered if still ours; False when the lease was lost to another dispatcher."""
+    """Mark delivered if still ours; False when the lease was lost to another relay."""
     statement = _settle(row, token).values(
         state=OutboxState.DELIVERED.value,
         delivered_at=now,

@@ -19,12 +19,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from types import TracebackType
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.background import BackgroundLoops
+from alerts.background import BackgroundLoops, LoopOwner
 from alerts.errors import DeliveryError
 from alerts.notifications.channels.dingtalk import send_dingtalk
 from alerts.notifications.channels.mqtt import MqttPublisher
@@ -62,7 +61,7 @@ class RelayStats:
     loop_errors: int = 0  # claim or settle failures (database away, …)
 
 
-class Relay:
+class Relay(LoopOwner):
     """Outbox delivery for one process; use as ``async with Relay(...) as relay``."""
 
     def __init__(
@@ -103,18 +102,10 @@ class Relay:
         self._loops.start({"outbox-mqtt": self._mqtt.run, "outbox-relay": self._relay})
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._http is not None
+    async def _after_loops(self) -> None:
         # Rows being delivered at this moment keep their lease and are retried when it expires.
-        try:
-            await self._loops.stop()
-        finally:
-            await self._http.aclose()
+        assert self._http is not None
+        await self._http.aclose()
 
     # The loop ----------------------------------------------------------------------------------
 

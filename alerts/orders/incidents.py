@@ -17,14 +17,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.errors import OpenOrderConflictError
 from alerts.notifications.outbox import record_changes
 from alerts.orders.changes import ChangeKind, OrderChange
 from alerts.orders.episodes import end_episode, open_episode
 from alerts.orders.keys import incident_key, insert_skipping_conflicts, open_key
 from alerts.orders.opening import open_order
 from alerts.orders.routing import route_building
-from alerts.orders.versioned import locked_open_order, update_if_unchanged
+from alerts.orders.versioned import locked_open_order, update_locked
 from core.events import BuildingEvent, DeviceEvent
 from governance.model import Site
 from storage.relational.detection_models import IncidentDevice
@@ -41,29 +40,13 @@ async def handle_building_event(
     changes: list[OrderChange] = []
     if event.active:
         if order is None:
-            opened = await open_order(
-                session,
-                site=site,
-                routing=routing,
-                fault_code=event.code,
-                detail=event.detail,
-                key=key,
-                now=now,
+            order, opened = await open_order(
+                session, site=site, routing=routing, event=event, key=key, now=now
             )
-            if opened is None:  # another replica opened it between our read and insert
-                order = await locked_open_order(session, key)
-                if order is None:
-                    raise OpenOrderConflictError(key)
-            else:
-                order, opened_changes = opened
-                changes.extend(opened_changes)
+            changes.extend(opened)
         elif order.recovered_at is not None:
-            order = await _update(
-                session,
-                order,
-                {"recovered_at": None, "occurrences": WorkOrder.occurrences + 1},
-                now,
-            )
+            recurred = {"recovered_at": None, "occurrences": WorkOrder.occurrences + 1}
+            order = await update_locked(session, order=order, values=recurred, now=now)
             changes.append(OrderChange.of(order, kind=ChangeKind.RECURRED, at=now))
     for member in event.members:
         if member.active and order is not None:
@@ -71,7 +54,8 @@ async def handle_building_event(
         elif not member.active:
             await _detach(session, member=member)
     if not event.active and order is not None and order.recovered_at is None:
-        order = await _update(session, order, {"recovered_at": _utc(event.ts)}, now)
+        recovered = {"recovered_at": _utc(event.ts)}
+        order = await update_locked(session, order=order, values=recovered, now=now)
         changes.append(OrderChange.of(order, kind=ChangeKind.RECOVERED, at=now))
     await record_changes(session, site=site, changes=changes, now=now)
     return changes
@@ -85,18 +69,6 @@ async def incident_devices(session: AsyncSession, *, order_id: int) -> list[Inci
         .order_by(IncidentDevice.detached_at.is_not(None), IncidentDevice.attached_at)
     )
     return list((await session.scalars(query)).all())
-
-
-async def _update(
-    session: AsyncSession, order: WorkOrder, values: dict[str, object], now: datetime
-) -> WorkOrder:
-    """Update the incident order, row-locked by ``locked_open_order`` in this transaction."""
-    updated = await update_if_unchanged(
-        session, order_id=order.id, seen_version=order.version, values=values, now=now
-    )
-    if updated is None:
-        raise OpenOrderConflictError(order.open_key or str(order.id))
-    return updated
 
 
 async def _attach(

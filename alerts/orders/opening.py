@@ -22,6 +22,7 @@ from typing import TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.errors import OpenOrderConflictError
 from alerts.escalation.departments import dispatch_departments
 from alerts.escalation.linking import adoptable_children, explaining_parent
 from alerts.escalation.silences import active_silence
@@ -29,7 +30,8 @@ from alerts.escalation.sla import NO_CLOCK, SlaTimes, clock_values, policy_for
 from alerts.orders.changes import ChangeKind, OrderChange
 from alerts.orders.keys import insert_unless_open
 from alerts.orders.routing import OrderRouting, with_roster
-from alerts.orders.versioned import update_if_unchanged
+from alerts.orders.versioned import locked_open_order, update_if_unchanged
+from core.events import BuildingEvent, DeviceEvent
 from governance.model import Site
 from storage.relational.models import OrderScope, OrderStatus, WorkOrder
 
@@ -67,22 +69,25 @@ async def open_order(
     *,
     site: Site,
     routing: OrderRouting,
-    fault_code: str,
-    detail: str,
+    event: DeviceEvent | BuildingEvent,
     key: str,
     now: datetime,
-) -> tuple[WorkOrder, list[OrderChange]] | None:
-    """Decide and insert a new order holding ``key``; None when another one holds it already.
+) -> tuple[WorkOrder, list[OrderChange]]:
+    """Decide and insert a new order holding ``key``: the order and its changes (``opened``
+    first, then any department dispatches and adopted children).
 
-    Returns the order and its changes: ``opened`` first, then any department dispatches and
-    adopted children.
+    When another replica opened one between the caller's read and this insert, that order is
+    returned row-locked, with no changes: the caller treats the event as a recurrence.
     """
     routing = await with_roster(session, site=site, routing=routing, at=now)
-    values = _new_order(routing, fault_code=fault_code, detail=detail, key=key, now=now)
+    values = _new_order(routing, fault_code=event.code, detail=event.detail, key=key, now=now)
     times = await _paging(session, values, now=now)
     order = await insert_unless_open(session, WorkOrder, values)
     if order is None:
-        return None
+        held = await locked_open_order(session, key)  # committed by the other replica now
+        if held is None:
+            raise OpenOrderConflictError(key)
+        return held, []
     changes = [OrderChange.of(order, kind=ChangeKind.OPENED, at=now)]
     if times is not None:
         changes.extend(

@@ -15,12 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.errors import (
-    InvalidEventError,
-    OpenOrderConflictError,
-    UnknownDeviceError,
-    UnknownFaultCodeError,
-)
+from alerts.errors import InvalidEventError, UnknownDeviceError, UnknownFaultCodeError
 from alerts.notifications.outbox import record_changes
 from alerts.orders.changes import ChangeKind, OrderChange
 from alerts.orders.episodes import end_episode, open_episode
@@ -28,7 +23,7 @@ from alerts.orders.keys import open_key
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, add_transition
 from alerts.orders.opening import open_order, restarted_clock
 from alerts.orders.routing import OrderRouting, route_fault
-from alerts.orders.versioned import locked_open_order, update_if_unchanged, update_order
+from alerts.orders.versioned import locked_open_order, update_locked, update_order
 from core.events import DeviceEvent
 from core.settings import Settings
 from governance.model import Site
@@ -156,21 +151,11 @@ async def _open_or_recur(
         )
         if reopened is not None:
             return [reopened]
-        opened = await open_order(
-            session,
-            site=site,
-            routing=routing,
-            fault_code=event.code,
-            detail=event.detail,
-            key=key,
-            now=now,
+        order, opened = await open_order(
+            session, site=site, routing=routing, event=event, key=key, now=now
         )
-        if opened is not None:
-            return opened[1]
-        # Another replica opened it between our read and insert; its row is committed now.
-        order = await locked_open_order(session, key)
-        if order is None:
-            raise OpenOrderConflictError(key)
+        if opened:
+            return opened
     return [await _recur(session, order=order, event=event, now=now)]
 
 
@@ -192,25 +177,11 @@ async def _recur(
             reopen_count=WorkOrder.reopen_count + 1,
             **await restarted_clock(session, order=order, now=now),
         )
-    updated = await update_if_unchanged(
-        session, order_id=order.id, seen_version=order.version, values=values, now=now
-    )
-    if updated is None:
-        raise OpenOrderConflictError(order.open_key or str(order.id))
+    updated = await update_locked(session, order=order, values=values, now=now)
     if not reopening:
         return OrderChange.of(updated, kind=ChangeKind.RECURRED, at=now)
-    add_transition(
-        session,
-        order=updated,
-        action=Action.REOPEN,
-        from_status=OrderStatus.RESOLVED.value,
-        from_assignee=updated.assignee,
-        actor=SYSTEM_ACTOR,
-        note=f"{event.code} recurred before the order was closed",
-        at=now,
-    )
-    await session.flush()
-    return OrderChange.of(updated, kind=ChangeKind.REOPENED, at=now)
+    note = f"{event.code} recurred before the order was closed"
+    return await _reopened(session, updated, from_status=OrderStatus.RESOLVED, note=note, at=now)
 
 
 async def _reopen_recently_closed(
@@ -263,15 +234,23 @@ async def _reopen_recently_closed(
     )
     if order is None:
         return None
+    note = f"{event.code} recurred {now - closed_at} after the order was closed"
+    return await _reopened(session, order, from_status=OrderStatus.CLOSED, note=note, at=now)
+
+
+async def _reopened(
+    session: AsyncSession, order: WorkOrder, *, from_status: OrderStatus, note: str, at: datetime
+) -> OrderChange:
+    """Audit the system's reopening of ``order`` (already written) and describe it."""
     add_transition(
         session,
         order=order,
         action=Action.REOPEN,
-        from_status=OrderStatus.CLOSED.value,
+        from_status=from_status.value,
         from_assignee=order.assignee,
         actor=SYSTEM_ACTOR,
-        note=f"{event.code} recurred {now - closed_at} after the order was closed",
-        at=now,
+        note=note,
+        at=at,
     )
     await session.flush()
-    return OrderChange.of(order, kind=ChangeKind.REOPENED, at=now)
+    return OrderChange.of(order, kind=ChangeKind.REOPENED, at=at)

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.errors import OpenOrderConflictError
 from storage.relational.models import WorkOrder
 
 
@@ -54,6 +55,18 @@ async def update_if_unchanged(
         values=values,
         now=now,
     )
+
+
+async def update_locked(
+    session: AsyncSession, *, order: WorkOrder, values: Mapping[str, object], now: datetime
+) -> WorkOrder:
+    """Update an order this transaction holds row-locked (``locked_open_order``)."""
+    updated = await update_if_unchanged(
+        session, order_id=order.id, seen_version=order.version, values=values, now=now
+    )
+    if updated is None:  # only a writer ignoring the lock gets here
+        raise OpenOrderConflictError(order.open_key or str(order.id))
+    return updated
 
 
 async def locked_open_order(session: AsyncSession, key: str) -> WorkOrder | None:

@@ -23,12 +23,12 @@ _CLIENT_ID_PREFIX = "fm-outbox-"
 
 
 class MqttPublisher:
-    """One connection to the broker shared by every MQTT delivery of a dispatcher."""
+    """One connection to the broker shared by every MQTT delivery of a relay."""
 
     def __init__(self, broker: BrokerAddress, *, next_delay: Callable[[int], float]) -> None:
         self._broker = broker
         self._next_delay = next_delay  # reconnect delay after n consecutive failures
-        # A fresh id per process: two dispatchers must never kick each other off the broker.
+        # A fresh id per process: two relays must never kick each other off the broker.
         self._identifier = _CLIENT_ID_PREFIX + secrets.token_hex(6)
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
