@@ -166,7 +166,7 @@ async def create_endpoint_route(
 async def delete_endpoint_route(
     endpoint_id: int, _admin: AdminDep, session: SessionDep
 ) -> Response:
-    """Delete it; its undelivered notifications are dead-lettered by the dispatcher."""
+    """Delete it; its undelivered notifications are dead-lettered by the relay."""
     endpoint = await session.get(NotificationEndpoint, endpoint_id)
     if endpoint is None:
         raise NotFoundError(kind="notification endpoint", key=endpoint_id)

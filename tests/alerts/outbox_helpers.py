@@ -1,4 +1,4 @@
-"""Helpers shared by the outbox, dispatcher and channel tests."""
+"""Helpers shared by the outbox, relay and channel tests."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ FAST = {
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for a dispatcher under test (bundled site file, fast timings)."""
+    """Settings for a relay under test (bundled site file, fast timings)."""
     values: dict[str, Any] = {"database_url": database_url, **FAST}
     values.update(overrides)
     return Settings(**values)

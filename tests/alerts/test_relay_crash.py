@@ -1,10 +1,10 @@
-"""Issue 4 acceptance: a dispatcher killed between commit and delivery loses nothing and
+"""Issue 4 acceptance: a relay killed between commit and delivery loses nothing and
 sends nothing twice — checked with a real local HTTP receiver and a real Mosquitto.
 
-A dispatcher runs in a child process against a webhook receiver and a broker that both hang
+A relay runs in a child process against a webhook receiver and a broker that both hang
 (they accept the connection and never answer), so it claims the committed rows and then sits
 in the middle of delivering them. The test SIGKILLs it there: no cleanup, no release of its
-leases. A fresh dispatcher, its clock past the dead one's lease, then delivers each row to
+leases. A fresh relay, its clock past the dead one's lease, then delivers each row to
 the now-answering receiver and to Mosquitto exactly once.
 """
 
@@ -39,7 +39,7 @@ from tests.alerts.receiver import HttpReceiver, StallListener
 from tests.servers.mosquitto import MosquittoServer
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The doomed dispatcher waits this long on its hung receivers: far longer than the test.
+#: The doomed relay waits this long on its hung receivers: far longer than the test.
 HUNG_TIMEOUT_S = 120.0
 LEASE_S = 300.0
 
@@ -94,7 +94,7 @@ async def test_killed_between_commit_and_delivery_delivers_exactly_once_after_re
                     held = [r for r in await outbox(sessions) if r.channel != "sse"]
                     return all(r.claim_token is not None for r in held)
 
-                await until(claimed_by_child, "the child dispatcher to claim both rows")
+                await until(claimed_by_child, "the child relay to claim both rows")
                 await until(lambda: hung_receiver.connections > 0, "the child's POST to hang")
                 assert child.poll() is None, child.stderr.read() if child.stderr else ""
             finally:
@@ -108,7 +108,7 @@ async def test_killed_between_commit_and_delivery_delivers_exactly_once_after_re
         pending = [r for r in await outbox(sessions) if r.channel != "sse"]
         assert {(r.state, r.attempts, r.delivered_at) for r in pending} == {("pending", 0, None)}
 
-        # Restart: a new dispatcher on the same database, after the dead one's lease expired.
+        # Restart: a new relay on the same database, after the dead one's lease expired.
         async with HttpReceiver(port=port) as receiver:
             settings = make_settings(database_url, mqtt_url=mosquitto.url)
 
