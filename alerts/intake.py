@@ -28,10 +28,10 @@ from types import TracebackType
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind, OrderChange
 from alerts.errors import InvalidError, OpenOrderConflictError
-from alerts.flows import handle_event
-from alerts.incidents import handle_building_event
+from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.incidents import handle_building_event
+from alerts.orders.raising import handle_event
 from core.backoff import Backoff
 from core.clock import Clock, utcnow
 from core.events import AnyEvent, BuildingEvent, DeviceEvent, OnCommitted

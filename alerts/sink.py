@@ -8,10 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind, OrderChange
-from alerts.flows import handle_event
-from alerts.incidents import handle_building_event
-from alerts.service import DEFAULT_REOPEN_WINDOW
+from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.incidents import handle_building_event
+from alerts.orders.raising import DEFAULT_REOPEN_WINDOW, handle_event
 from core.clock import Clock, utcnow
 from core.events import AnyEvent, BuildingEvent, DeviceEvent, OnCommitted
 from governance.model import Site

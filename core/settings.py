@@ -138,7 +138,7 @@ class Settings(BaseSettings):
             return self.tsdb_url
         return f"sqlite:///{(self.data_dir / 'telemetry.sqlite3').resolve()}"
 
-    # Notifications: outbox dispatcher and live stream (alerts/dispatcher.py, api/stream).
+    # Notifications: outbox relay and live stream (alerts/notifications/relay.py, api/stream).
     outbox_poll_interval_s: PositiveSeconds = 0.2
     outbox_batch_size: int = Field(default=50, ge=1, le=1_000)
     outbox_lease_s: PositiveSeconds = 60.0

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from alerts.dispatcher import Dispatcher
-from alerts.sweeper import EscalationSweeper
+from alerts.escalation.sweeper import EscalationSweeper
+from alerts.notifications.relay import Relay
 from core.mqtt import broker_address
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
@@ -92,7 +92,7 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             )
             simulated = len(site.devices)
         # Entered before the gateway: it stops after it and delivers the last notifications.
-        await stack.enter_async_context(Dispatcher(sessions=stores.sessions, settings=settings))
+        await stack.enter_async_context(Relay(sessions=stores.sessions, settings=settings))
         await stack.enter_async_context(
             EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
         )

@@ -13,9 +13,9 @@ import aiomqtt
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from alerts.dispatcher import Dispatcher
+from alerts.escalation.sweeper import EscalationSweeper
 from alerts.intake import EventIntake
-from alerts.sweeper import EscalationSweeper
+from alerts.notifications.relay import Relay
 from api.app import create_app
 from core.mqtt import broker_address
 from core.settings import Settings
@@ -102,11 +102,11 @@ class BrokerProbe:
 async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
-    """Gateway with alerts wired in, the notification dispatcher and the escalation sweep."""
-    # The dispatcher is entered first so it outlives the gateway and delivers the last changes;
+    """Gateway with alerts wired in, the notification relay and the escalation sweep."""
+    # The relay is entered first so it outlives the gateway and delivers the last changes;
     # the intake next, so it commits the last events the gateway hands over.
     async with (
-        Dispatcher(sessions=stores.sessions, settings=settings),
+        Relay(sessions=stores.sessions, settings=settings),
         EscalationSweeper(sessions=stores.sessions, site=site, settings=settings),
         alerts_intake(settings=settings, site=site, stores=stores) as sink,
         Gateway(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.departments import list_dispatches
+from alerts.escalation.departments import list_dispatches
 from api.workorders.queries import get_work_order
 from storage.relational.sla_models import DepartmentDispatch
 

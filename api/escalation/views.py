@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.departments import acknowledge_department
-from alerts.escalation import hand_back
-from alerts.notify import record_changes
+from alerts.escalation.departments import acknowledge_department
+from alerts.escalation.sweep import hand_back
+from alerts.notifications.outbox import record_changes
 from api.deps import AdminDep, NowDep, SessionDep, SiteDep
 from api.escalation.queries import get_dispatch, order_dispatches
 from api.responses import COMMAND_ERRORS, LOOKUP_ERRORS

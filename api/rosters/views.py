@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from alerts.rosters import add_shift, delete_shift
+from alerts.escalation.rosters import add_shift, delete_shift
 from api.deps import AdminDep, NowDep, SessionDep, SiteDep
 from api.listing import PageDep
 from api.responses import ITEM_ERRORS, REQUEST_ERRORS

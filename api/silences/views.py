@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime, Field
 
-from alerts.silences import create_silence, delete_silence
+from alerts.escalation.silences import create_silence, delete_silence
 from api.deps import AdminDep, NowDep, SessionDep, SiteDep
 from api.listing import PageDep
 from api.responses import ITEM_ERRORS, REQUEST_ERRORS

@@ -7,7 +7,7 @@ from typing import Annotated, Self
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alerts.sla import MAX_DEADLINE_S, SlaTimes, list_policies, put_policy
+from alerts.escalation.sla import MAX_DEADLINE_S, SlaTimes, list_policies, put_policy
 from api.deps import AdminDep, NowDep, SessionDep
 from api.errors import InvalidRequestError
 from api.responses import REQUEST_ERRORS

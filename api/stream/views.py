@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 
-from alerts.channels.broadcast import StreamHub, Subscription, stream_events
+from alerts.notifications.channels.broadcast import StreamHub, Subscription, stream_events
 from api.deps import AdminDep, ResourcesDep
 from api.errors import BadRequestError
 from api.resources import AppResources

@@ -13,8 +13,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Response, status
 
-from alerts.comments import add_comment, list_comments
-from alerts.lifecycle import COMMANDS, Action, history, reassign, transition
+from alerts.orders.comments import add_comment, list_comments
+from alerts.orders.lifecycle import COMMANDS, Action, history, reassign, transition
 from api.deps import AdminDep, NowDep, SessionDep, SiteDep
 from api.errors import InvalidRequestError
 from api.responses import COMMAND_ERRORS, ITEM_ERRORS, LOOKUP_ERRORS

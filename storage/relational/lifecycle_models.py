@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.relational.models import Base, UtcDateTime
+from storage.relational.models import Base, EnumString, OrderStatus, UtcDateTime
 
 
 class OrderTransition(Base):
@@ -22,8 +22,8 @@ class OrderTransition(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
     # ack, start, resolve, close, cancel, reassign, or reopen (a recurrence, actor "system").
     action: Mapped[str] = mapped_column(String(16))
-    from_status: Mapped[str] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[OrderStatus] = mapped_column(EnumString(OrderStatus, 16))
+    to_status: Mapped[OrderStatus] = mapped_column(EnumString(OrderStatus, 16))
     from_assignee: Mapped[str | None] = mapped_column(String(64))
     to_assignee: Mapped[str | None] = mapped_column(String(64))
     # The authenticated principal's subject, and the team member it acted for (if any).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -49,6 +50,31 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+EnumT = TypeVar("EnumT", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[EnumT], Generic[EnumT]):
+    """A ``StrEnum`` stored as its value in a plain string column (no database enum type).
+
+    The column stays ``VARCHAR(n)`` for migrations; Python sees the enum member on read and may
+    bind either the member or its string value.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[EnumT], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+        self.length = length
+
+    def process_bind_param(self, value: EnumT | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> EnumT | None:
+        return None if value is None else self.enum_class(value)
+
+
 class Base(DeclarativeBase):
     """Declarative base with a stable constraint naming convention (for Alembic)."""
 
@@ -86,12 +112,14 @@ class WorkOrder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # What the order is about: one device, or a whole building (root-cause incident grouping
     # many devices' faults); building orders have no device_id.
-    scope: Mapped[str] = mapped_column(String(16), default=OrderScope.DEVICE.value)
+    scope: Mapped[OrderScope] = mapped_column(EnumString(OrderScope, 16), default=OrderScope.DEVICE)
     device_id: Mapped[str | None] = mapped_column(String(64), index=True)
     fault_code: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.OPEN.value, index=True)
+    status: Mapped[OrderStatus] = mapped_column(
+        EnumString(OrderStatus, 16), default=OrderStatus.OPEN, index=True
+    )
     tier: Mapped[str] = mapped_column(String(16), default="grid")
     building_id: Mapped[str] = mapped_column(String(64))
     grid_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -121,9 +149,9 @@ class WorkOrder(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
     # Raised inside a maintenance window / silence: recorded, pages nobody, no SLA.
     silenced: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped by every UPDATE of the order (``alerts.orders.versioned``, the one writer of this
+    # table after the INSERT); clients send it back so a stale command answers 409.
     version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class Episode(Base):

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.relational.models import Base, UtcDateTime
+from storage.relational.models import Base, EnumString, UtcDateTime
 
 
 class EndpointKind(StrEnum):
@@ -53,11 +53,11 @@ class NotificationEndpoint(Base):
     __tablename__ = "notification_endpoints"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[EndpointKind] = mapped_column(EnumString(EndpointKind, 16))
     url: Mapped[str] = mapped_column(String(2048))
     # HMAC key of a webhook or signing secret of a DingTalk robot; never returned by the API.
     secret: Mapped[str | None] = mapped_column(String(256))
-    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_kind: Mapped[ScopeKind] = mapped_column(EnumString(ScopeKind, 16))
     scope_id: Mapped[str] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -73,7 +73,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # "<order_id>:<version>:<kind>:<destination>": recording a change twice inserts nothing.
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(EnumString(Channel, 16))
     # The team whose workorders topic an MQTT row goes to (the dispatcher adds its topic prefix).
     team_id: Mapped[str | None] = mapped_column(String(64))
     endpoint_id: Mapped[int | None] = mapped_column(
@@ -82,7 +82,9 @@ class OutboxMessage(Base):
     order_id: Mapped[int] = mapped_column(Integer, index=True)
     event: Mapped[str] = mapped_column(String(32))  # the change kind
     payload: Mapped[str] = mapped_column(Text)  # the JSON notification, as delivered
-    state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING.value)
+    state: Mapped[OutboxState] = mapped_column(
+        EnumString(OutboxState, 16), default=OutboxState.PENDING
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)

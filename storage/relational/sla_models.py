@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.relational.models import Base, UtcDateTime
+from storage.relational.models import Base, EnumString, UtcDateTime
 
 
 class SilenceScope(StrEnum):
@@ -59,7 +59,7 @@ class Silence(Base):
     __tablename__ = "silences"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_kind: Mapped[SilenceScope] = mapped_column(EnumString(SilenceScope, 16))
     scope_id: Mapped[str] = mapped_column(String(64))
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -10,9 +10,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind, OrderChange
-from alerts.flows import handle_event
-from alerts.sla import seed_default_policies
+from alerts.escalation.sla import seed_default_policies
+from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.raising import handle_event
 from governance.model import Site
 from storage.relational.models import WorkOrder
 from tests.alerts.conftest import T0, make_event
@@ -43,7 +43,7 @@ class Recorder:
 def install_recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     """Patch every caller of ``record_changes`` in the escalation code paths."""
     recorder = Recorder()
-    for module in ("alerts.flows", "alerts.escalation"):
+    for module in ("alerts.orders.raising", "alerts.orders.incidents", "alerts.escalation.sweep"):
         monkeypatch.setattr(f"{module}.record_changes", recorder)
     return recorder
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the outbox, dispatcher and channel tests."""
+"""Helpers shared by the outbox, relay and channel tests."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import OrderChange
-from alerts.flows import handle_event
+from alerts.orders.changes import OrderChange
+from alerts.orders.raising import handle_event
 from core.clock import utcnow
 from core.settings import Settings
 from governance.model import Site
@@ -25,7 +25,7 @@ from tests.alerts.conftest import make_event
 DEADLINE_S = 15.0
 POLL_S = 0.01
 
-#: Dispatcher timings for tests: fast polls and retries, a lease far above the HTTP timeout.
+#: Relay timings for tests: fast polls and retries, a lease far above the HTTP timeout.
 FAST = {
     "outbox_poll_interval_s": 0.02,
     "outbox_backoff_initial_s": 0.02,
@@ -38,7 +38,7 @@ FAST = {
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for a dispatcher under test (bundled site file, fast timings)."""
+    """Settings for a relay under test (bundled site file, fast timings)."""
     values: dict[str, Any] = {"database_url": database_url, **FAST}
     values.update(overrides)
     return Settings(**values)

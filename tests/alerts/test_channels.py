@@ -12,10 +12,10 @@ from urllib.parse import quote_plus
 import httpx
 import pytest
 
-from alerts.channels.dingtalk import send_dingtalk
-from alerts.channels.http import DeliveryError
-from alerts.channels.webhook import send_webhook
-from alerts.channels.wecom import send_wecom
+from alerts.errors import DeliveryError
+from alerts.notifications.channels.dingtalk import send_dingtalk
+from alerts.notifications.channels.webhook import send_webhook
+from alerts.notifications.channels.wecom import send_wecom
 from tests.alerts.receiver import HttpReceiver
 
 PAYLOAD: dict[str, Any] = {

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind
-from alerts.departments import acknowledge_department, list_dispatches
-from alerts.escalation_errors import AlreadyAcknowledgedError, DispatchNotFoundError
-from alerts.sla import DEFAULT_POLICIES
-from alerts.sweeper import EscalationSweeper
+from alerts.errors import AlreadyAcknowledgedError, DispatchNotFoundError
+from alerts.escalation.departments import acknowledge_department, list_dispatches
+from alerts.escalation.sla import DEFAULT_POLICIES
+from alerts.escalation.sweeper import EscalationSweeper
+from alerts.orders.changes import ChangeKind
 from core.clock import ManualClock
 from core.settings import Settings
 from governance.model import Department, Site

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind
-from alerts.escalation import hand_back
-from alerts.escalation_errors import HandBackError, StaleVersionError
-from alerts.sla import DEFAULT_POLICIES
-from alerts.sweeper import EscalationSweeper
+from alerts.errors import HandBackError, StaleOrderError
+from alerts.escalation.sla import DEFAULT_POLICIES
+from alerts.escalation.sweep import hand_back
+from alerts.escalation.sweeper import EscalationSweeper
+from alerts.orders.changes import ChangeKind
 from core.clock import ManualClock
 from core.settings import Settings
 from governance.model import Site, Tier
@@ -169,7 +169,7 @@ async def test_hand_back_restarts_the_clock_at_the_lower_tier(
     recorder.take()
     now = clock.advance(60)
     async with sessions.begin() as session:
-        with pytest.raises(StaleVersionError):
+        with pytest.raises(StaleOrderError):
             await hand_back(
                 session,
                 site=site,

@@ -11,17 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.comments import add_comment, list_comments
-from alerts.lifecycle import (
-    COMMANDS,
-    TRANSITIONS,
-    Action,
-    allowed_actions,
-    history,
-    reassign,
-    transition,
-)
-from alerts.lifecycle_errors import (
+from alerts.errors import (
     AlreadyAssignedError,
     ForbiddenTransitionError,
     InvalidCommandError,
@@ -30,7 +20,17 @@ from alerts.lifecycle_errors import (
     StaleOrderError,
     UnknownMemberError,
 )
-from alerts.sla import DEFAULT_POLICIES, seed_default_policies
+from alerts.escalation.sla import DEFAULT_POLICIES, seed_default_policies
+from alerts.orders.comments import add_comment, list_comments
+from alerts.orders.lifecycle import (
+    COMMANDS,
+    TRANSITIONS,
+    Action,
+    allowed_actions,
+    history,
+    reassign,
+    transition,
+)
 from governance.model import Site
 from sensors.catalogue import Severity
 from storage.relational.lifecycle_models import OrderComment, OrderTransition

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import alerts.lifecycle
-from alerts.lifecycle import Action, transition
-from alerts.lifecycle_errors import StaleOrderError
+import alerts.orders.lifecycle
+from alerts.errors import StaleOrderError
+from alerts.orders.lifecycle import Action, transition
 from governance.model import Site
 from storage.relational.models import OrderStatus, WorkOrder
 from tests.alerts.conftest import T0
@@ -61,7 +61,7 @@ async def test_a_change_committed_between_read_and_write_wins(
     """The guarded UPDATE itself, deterministically: the version check has passed, then
     another transaction commits, and our write must not overwrite it."""
     order = await add_order(sessions)
-    entry_values = alerts.lifecycle._entry_values
+    entry_values = alerts.orders.lifecycle._entry_values
 
     async def someone_else_first(*args: object) -> dict[str, object]:
         async with sessions.begin() as other:
@@ -73,7 +73,7 @@ async def test_a_change_committed_between_read_and_write_wins(
         values: Callable[..., Awaitable[dict[str, object]]] = entry_values
         return await values(*args)
 
-    monkeypatch.setattr(alerts.lifecycle, "_entry_values", someone_else_first)
+    monkeypatch.setattr(alerts.orders.lifecycle, "_entry_values", someone_else_first)
 
     with pytest.raises(StaleOrderError, match="now version 2, status cancelled"):
         async with sessions.begin() as session:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind, OrderChange
-from alerts.flows import handle_event
-from alerts.notify import record_changes
-from alerts.outbox import destinations, endpoint_covers, idempotency_key
+from alerts.notifications.destinations import destinations, endpoint_covers
+from alerts.notifications.outbox import idempotency_key, record_changes
+from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.raising import handle_event
 from governance.model import Department, Site
 from storage.relational.outbox_models import NotificationEndpoint, OutboxMessage
 from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, SHED_GREEN, T0, make_event

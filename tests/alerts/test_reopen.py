@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind
-from alerts.flows import handle_event
-from alerts.lifecycle import SYSTEM_ACTOR, Action, history, transition
-from alerts.service import DEFAULT_REOPEN_WINDOW, clear_fault, raise_fault
-from alerts.sla import DEFAULT_POLICIES, seed_default_policies
+from alerts.escalation.sla import DEFAULT_POLICIES, seed_default_policies
+from alerts.orders.changes import ChangeKind
+from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, history, transition
+from alerts.orders.raising import DEFAULT_REOPEN_WINDOW, clear_fault, handle_event, raise_fault
 from core.clock import ManualClock
 from governance.model import Site
 from sensors.catalogue import Severity
@@ -37,7 +36,7 @@ async def fault(
     """The fault is seen (raise) and goes away a minute later (clear); the order it touched."""
     now = clock()
     async with sessions.begin() as session:
-        change = await raise_fault(
+        changes = await raise_fault(
             session,
             site=site,
             event=make_event(LIGHT_RED, CODE, ts=now),
@@ -49,7 +48,7 @@ async def fault(
         await clear_fault(
             session, event=make_event(LIGHT_RED, CODE, active=False, ts=clock()), now=clock()
         )
-    return None if change is None else (change.order_id, change.kind)
+    return (changes[0].order_id, changes[0].kind) if changes else None
 
 
 async def finish(
@@ -235,14 +234,14 @@ async def test_concurrent_recurrences_reopen_once(
 
     async def replica() -> ChangeKind | None:
         async with sessions.begin() as session:
-            change = await raise_fault(
+            changes = await raise_fault(
                 session,
                 site=site,
                 event=make_event(LIGHT_RED, CODE, ts=clock()),
                 now=clock(),
                 reopen_window=WINDOW,
             )
-        return None if change is None else change.kind
+        return changes[0].kind if changes else None
 
     results = await asyncio.gather(replica(), replica())
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from alerts.errors import UnknownDeviceError
-from alerts.routing import CARE_RANK, priority_of, route_fault
+from alerts.orders.routing import CARE_RANK, priority_of, route_fault
 from governance.model import CareColour, Site, Tier
 from sensors.catalogue import Severity
 from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, SHED_GREEN

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.changes import ChangeKind
-from alerts.escalation_errors import InvalidScheduleError
-from alerts.rosters import add_shift, delete_shift
-from alerts.silences import create_silence
-from alerts.sweeper import EscalationSweeper
+from alerts.errors import InvalidScheduleError
+from alerts.escalation.rosters import add_shift, delete_shift
+from alerts.escalation.silences import create_silence
+from alerts.escalation.sweeper import EscalationSweeper
+from alerts.orders.changes import ChangeKind
 from core.clock import ManualClock
 from core.settings import Settings
 from governance.model import Member, MemberRole, Site

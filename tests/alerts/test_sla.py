@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.sla import DEFAULT_POLICIES, SlaTimes, clock_values, list_policies
+from alerts.escalation.sla import DEFAULT_POLICIES, SlaTimes, clock_values, list_policies
 from storage.relational.db import create_engine, session_factory
 from storage.relational.migrate import upgrade_database
 from storage.relational.models import OrderStatus

@@ -11,9 +11,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from alerts.errors import AlertsError, UnknownDeviceError
-from alerts.escalation_errors import DispatchNotFoundError, HandBackError, InvalidScheduleError
-from alerts.lifecycle_errors import OrderNotFoundError, StaleOrderError
+from alerts.errors import (
+    AlertsError,
+    DispatchNotFoundError,
+    HandBackError,
+    InvalidScheduleError,
+    OrderNotFoundError,
+    StaleOrderError,
+    UnknownDeviceError,
+)
 from api.app import create_app
 from api.errors import describe_validation_errors, install_error_handlers
 from api.resources import AppResources

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.flows import handle_event
+from alerts.orders.raising import handle_event
 from core.events import DeviceEvent, EventSource
 from governance.model import Site
 from sensors.catalogue import Severity

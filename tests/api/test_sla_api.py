@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.sla import DEFAULT_POLICIES, seed_default_policies
+from alerts.escalation.sla import DEFAULT_POLICIES, seed_default_policies
 from storage.relational.sla_models import DepartmentDispatch
 from tests.api.conftest import T0, make_order, seed
 

@@ -14,8 +14,8 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.channels.broadcast import StreamEvent, StreamHub
-from alerts.flows import handle_event
+from alerts.notifications.channels.broadcast import StreamEvent, StreamHub
+from alerts.orders.raising import handle_event
 from api.app import create_app
 from core.events import DeviceEvent, EventSource
 from core.settings import Settings

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.incidents import incident_devices, incident_key
+from alerts.orders.incidents import incident_devices
+from alerts.orders.keys import incident_key
 from alerts.sink import AlertsSink
 from core.clock import ManualClock
 from gateway.service import Gateway

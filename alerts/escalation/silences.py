@@ -1,0 +1,106 @@
+"""Silences (maintenance windows) per device, building or grid.
+
+A fault raised inside an active silence still opens its order (``silenced=true``) so the
+record and uptime stay honest, but it pages nobody and gets no SLA clock. Ending or deleting a
+silence does not wake orders already opened inside it: they stay silenced until closed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.errors import InvalidScheduleError
+from governance.model import Site
+from storage.relational.sla_models import Silence, SilenceScope
+
+
+async def active_silence(
+    session: AsyncSession, *, device_id: str | None, building_id: str, grid_id: str, at: datetime
+) -> Silence | None:
+    """A silence covering the device, its building or its grid at ``at``; None if none."""
+    scopes = [
+        and_(Silence.scope_kind == SilenceScope.BUILDING.value, Silence.scope_id == building_id),
+        and_(Silence.scope_kind == SilenceScope.GRID.value, Silence.scope_id == grid_id),
+    ]
+    if device_id is not None:
+        scopes.append(
+            and_(Silence.scope_kind == SilenceScope.DEVICE.value, Silence.scope_id == device_id)
+        )
+    query = (
+        select(Silence)
+        .where(Silence.starts_at <= at, Silence.ends_at > at, or_(*scopes))
+        .order_by(Silence.id)
+        .limit(1)
+    )
+    silence: Silence | None = await session.scalar(query)
+    return silence
+
+
+def _check_scope(site: Site, scope_kind: SilenceScope, scope_id: str) -> None:
+    known = {
+        SilenceScope.DEVICE: site.devices,
+        SilenceScope.BUILDING: site.buildings,
+        SilenceScope.GRID: site.grids,
+    }[scope_kind]
+    if scope_id not in known:
+        raise InvalidScheduleError(f"the site has no {scope_kind.value} {scope_id!r}")
+
+
+async def create_silence(
+    session: AsyncSession,
+    *,
+    site: Site,
+    scope_kind: SilenceScope,
+    scope_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    created_by: str,
+    now: datetime,
+) -> Silence:
+    """Add a silence; the scope must exist and the window must end after it starts and now."""
+    _check_scope(site, scope_kind, scope_id)
+    if ends_at <= starts_at:
+        raise InvalidScheduleError("a silence must end after it starts")
+    if ends_at <= now:
+        raise InvalidScheduleError("a silence that has already ended would silence nothing")
+    silence = Silence(
+        scope_kind=scope_kind.value,
+        scope_id=scope_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason,
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(silence)
+    await session.flush()
+    return silence
+
+
+async def list_silences(
+    session: AsyncSession,
+    *,
+    active_at: datetime | None = None,
+    scope_kind: SilenceScope | None = None,
+    scope_id: str | None = None,
+) -> list[Silence]:
+    """Silences, soonest start first; narrowed to those active at ``active_at`` if given."""
+    query = select(Silence)
+    if active_at is not None:
+        query = query.where(Silence.starts_at <= active_at, Silence.ends_at > active_at)
+    if scope_kind is not None:
+        query = query.where(Silence.scope_kind == scope_kind.value)
+    if scope_id is not None:
+        query = query.where(Silence.scope_id == scope_id)
+    rows = await session.scalars(query.order_by(Silence.starts_at, Silence.id))
+    return list(rows.all())
+
+
+async def delete_silence(session: AsyncSession, *, silence_id: int) -> bool:
+    """Remove a silence; False when there was none with that id."""
+    result = await session.execute(delete(Silence).where(Silence.id == silence_id))
+    return bool(getattr(result, "rowcount", 0))
