@@ -15,11 +15,13 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import httpx
 import pytest
 
@@ -125,48 +127,98 @@ def normalised_banner(demo: Demo, token: str) -> str:
     return text.replace(token, "<token>").replace(str(demo.data_dir), "<FM_DATA_DIR>")
 
 
+@dataclass(frozen=True)
+class Tour:
+    """The README's tour blocks, with this run's ports in place of the README's defaults."""
+
+    setup: str
+    publish: str
+    list_orders: str
+    crew_commands: str
+    banner: str
+
+    @classmethod
+    def from_readme(cls, demo: Demo) -> Tour:
+        readme = README.read_text(encoding="utf-8")
+        blocks = fenced_blocks_after(readme, TOUR_MARK)
+        assert len(blocks) == 4, f"expected setup, publish, list and crew blocks; got {blocks!r}"
+        setup, publish, list_orders, crew_commands = blocks
+        assert DEFAULT_HTTP in setup and DEFAULT_MQTT in setup, setup
+        setup = setup.replace(DEFAULT_HTTP, f"FM_URL=http://127.0.0.1:{demo.http_port}")
+        setup = setup.replace(DEFAULT_MQTT, f"MQTT_PORT={demo.mqtt_port}")
+        (banner,) = fenced_blocks_after(readme, BANNER_MARK)
+        return cls(setup, publish, list_orders, crew_commands, banner)
+
+    async def run(self, demo: Demo, block: str) -> str:
+        """Run the setup block and then ``block`` in a fresh bash in the demo's directory."""
+        return await run_block(demo, self.setup, block)
+
+    async def orders(self, demo: Demo) -> list[dict[str, Any]]:
+        """The output of the README's work-order listing, parsed."""
+        found: list[dict[str, Any]] = json.loads(await self.run(demo, self.list_orders))
+        return found
+
+
+@asynccontextmanager
+async def team_topic(demo: Demo, team_id: str) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every notification on the team's work-order topic while the context is open."""
+    heard: list[dict[str, Any]] = []
+    async with aiomqtt.Client("127.0.0.1", demo.mqtt_port, identifier="readme-tour-crew") as crew:
+        await crew.subscribe(f"fm/teams/{team_id}/workorders", qos=1)
+
+        async def listen() -> None:
+            async for message in crew.messages:
+                heard.append(json.loads(bytes(message.payload)))  # type: ignore[arg-type]
+
+        listener = asyncio.create_task(listen(), name="readme-tour-crew")
+        try:
+            yield heard
+        finally:
+            listener.cancel()
+
+
+async def wait_until_ready(demo: Demo, client: httpx.AsyncClient) -> None:
+    async def ready() -> bool:
+        assert demo.process.poll() is None, demo.log.read_text()
+        try:
+            return (await client.get("/readyz")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(ready, within=STARTUP_S, interval=0.2, what="the demo to be ready")
+
+
 @pytest.mark.timeout(150)  # a demo start, two sensor recoveries and a clean stop, under load
 async def test_the_readme_tour_does_what_the_readme_says(demo: Demo) -> None:
-    readme = README.read_text(encoding="utf-8")
-    blocks = fenced_blocks_after(readme, TOUR_MARK)
-    assert len(blocks) == 4, f"expected setup, publish, list and crew blocks; found {blocks!r}"
-    setup, publish, list_orders, crew = blocks
-    assert DEFAULT_HTTP in setup and DEFAULT_MQTT in setup, setup
-    setup = setup.replace(DEFAULT_HTTP, f"FM_URL=http://127.0.0.1:{demo.http_port}")
-    setup = setup.replace(DEFAULT_MQTT, f"MQTT_PORT={demo.mqtt_port}")
-    (banner,) = fenced_blocks_after(readme, BANNER_MARK)
+    tour = Tour.from_readme(demo)
     route = load_site(BUNDLED_SITE).route(DEVICE)
     assert (route.team.id, route.assignee.id) == (TEAM, ASSIGNEE), "README names stale people"
-
     base_url = f"http://127.0.0.1:{demo.http_port}"
     async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
-
-        async def ready() -> bool:
-            assert demo.process.poll() is None, demo.log.read_text()
-            try:
-                return (await client.get("/readyz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(ready, within=STARTUP_S, interval=0.2, what="the demo to be ready")
+        await wait_until_ready(demo, client)
         token = (demo.data_dir / "admin-token").read_text().strip()
         # The banner is printed before the API starts listening, so it is there once ready.
         printed = normalised_banner(demo, token)
-        for line in banner.splitlines():
+        for line in tour.banner.splitlines():
             assert line in printed, f"README banner line not printed: {line!r}\n{printed}"
 
-        async def orders() -> list[dict[str, Any]]:
-            found: list[dict[str, Any]] = json.loads(await run_block(demo, setup, list_orders))
-            return found
+        async with team_topic(demo, TEAM) as team_news:
+            await tour.run(demo, tour.publish)
+            opened = await eventually(
+                lambda: tour.orders(demo), within=STEP_S, what="the short_circuit order"
+            )
+            assert [
+                (o["fault_code"], o["status"], o["team_id"], o["assignee"]) for o in opened
+            ] == [("short_circuit", "open", TEAM, ASSIGNEE)]
+            order_id = opened[0]["id"]
 
-        await run_block(demo, setup, publish)
-        opened = await eventually(orders, within=STEP_S, what="the short_circuit order")
-        assert [(o["fault_code"], o["status"], o["team_id"], o["assignee"]) for o in opened] == [
-            ("short_circuit", "open", TEAM, ASSIGNEE)
-        ]
+            async def team_heard() -> bool:
+                return any((n["order_id"], n["change"]) == (order_id, "opened") for n in team_news)
+
+            await eventually(team_heard, within=STEP_S, what="the order on the team's topic")
 
         async def recovered() -> dict[str, Any] | None:
-            (order,) = await orders()
+            (order,) = await tour.orders(demo)
             return order if order["recovered_at"] else None
 
         await eventually(recovered, within=RECOVERY_S, what="recovered_at from the sensor")
@@ -174,37 +226,34 @@ async def test_the_readme_tour_does_what_the_readme_says(demo: Demo) -> None:
         # The same fault again: the same order, a second occurrence, and (once the simulated
         # light's next healthy reading is in) no open fault left to change the order under the
         # crew's commands.
-        await run_block(demo, setup, publish)
+        await tour.run(demo, tour.publish)
 
-        async def second_occurrence_recovered() -> dict[str, Any] | None:
-            (order,) = await orders()
-            device = (
-                await client.get(
-                    f"/api/v1/devices/{DEVICE}", headers={"Authorization": f"Bearer {token}"}
-                )
-            ).json()
-            done = order["occurrences"] == 2 and not device["open_faults"]
-            return order if done else None
+        async def second_occurrence_recovered() -> bool:
+            (order,) = await tour.orders(demo)
+            device = await client.get(
+                f"/api/v1/devices/{DEVICE}", headers={"Authorization": f"Bearer {token}"}
+            )
+            return order["occurrences"] == 2 and not device.json()["open_faults"]
 
         await eventually(
             second_occurrence_recovered, within=RECOVERY_S, what="a second occurrence, recovered"
         )
 
-        lines = (await run_block(demo, setup, crew)).splitlines()
-        assert len(lines) == 4, lines
-        steps = [line.rsplit(" ", 1) for line in lines[:3]]
-        assert [(json.loads(body)["status"], code) for body, code in steps] == [
-            ("acknowledged", "200"),
-            ("resolved", "200"),
-            ("closed", "200"),
-        ]
-        history = [row for row in json.loads(lines[3]) if row["actor"] != "system"]
-        assert [(row["action"], row["on_behalf_of"]) for row in history] == [
-            ("ack", ASSIGNEE),
-            ("resolve", None),
-            ("close", None),
-        ]
-        assert history[-1]["note"] == "fuse replaced, lamp checked after dark"
+    lines = (await tour.run(demo, tour.crew_commands)).splitlines()
+    assert len(lines) == 4, lines
+    steps = [line.rsplit(" ", 1) for line in lines[:3]]
+    assert [(json.loads(body)["status"], code) for body, code in steps] == [
+        ("acknowledged", "200"),
+        ("resolved", "200"),
+        ("closed", "200"),
+    ]
+    history = [row for row in json.loads(lines[3]) if row["actor"] != "system"]
+    assert [(row["action"], row["on_behalf_of"]) for row in history] == [
+        ("ack", ASSIGNEE),
+        ("resolve", None),
+        ("close", None),
+    ]
+    assert history[-1]["note"] == "fuse replaced, lamp checked after dark"
 
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(timeout=SHUTDOWN_S) == 0, demo.log.read_text()
