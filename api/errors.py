@@ -86,7 +86,12 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
         location = tuple(str(part) for part in error.get("loc", ()))
         message = str(error.get("msg", "invalid value")).removeprefix(_PYDANTIC_VALUE_ERROR_PREFIX)
         if len(location) >= 2 and location[0] in {"query", "path", "header", "cookie"}:
-            where = f"{location[0]} parameter '{location[-1]}'"
+            where = f"{location[0]} parameter '{location[1]}'"
+            if location[2:]:
+                # One value of a repeated parameter (``status=open&status=x``): loc ends with
+                # its 0-based index; people count from 1.
+                index = location[2]
+                where += f" (value {int(index) + 1 if index.isdigit() else index})"
         elif location and location[0] == "body":
             where = "request body" + (f" field '{'.'.join(location[1:])}'" if location[1:] else "")
         else:
