@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.orders.keys import insert_unless_open, open_key
@@ -34,6 +34,28 @@ async def open_episode(
             "work_order_id": work_order_id,
         },
     )
+
+
+async def already_recorded(session: AsyncSession, *, event: DeviceEvent, at: datetime) -> bool:
+    """True when a raise at ``at`` falls inside an episode of that fault that already ended.
+
+    That is a redelivery (the broker sends a message again after a crash) or a raise arriving
+    after its own clear: opening another episode would count the same fault twice.
+    """
+    last_end = await session.scalar(
+        select(func.max(Episode.ended_at)).where(
+            Episode.device_id == event.device_id,
+            Episode.code == event.code,
+            Episode.ended_at.is_not(None),
+        )
+    )
+    return last_end is not None and at <= last_end
+
+
+def not_before_its_start(event: DeviceEvent, ended_at: datetime) -> ColumnElement[bool]:
+    """An episode may be ended by ``event`` unless the clear predates the raise on the same
+    clock (same source): that is an old clear delivered again, not the end of this episode."""
+    return or_(Episode.source != event.source.value, Episode.started_at <= ended_at)
 
 
 async def end_episode(

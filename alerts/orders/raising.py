@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.errors import InvalidEventError, UnknownDeviceError, UnknownFaultCodeError
 from alerts.notifications.outbox import record_changes
 from alerts.orders.changes import ChangeKind, OrderChange
-from alerts.orders.episodes import end_episode, open_episode
+from alerts.orders.episodes import (
+    already_recorded,
+    end_episode,
+    not_before_its_start,
+    open_episode,
+)
 from alerts.orders.keys import open_key
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, add_transition
 from alerts.orders.opening import open_order, restarted_clock
@@ -87,6 +92,10 @@ async def raise_fault(
     episode = await open_episode(session, event=event, started_at=started_at)
     if episode is None:
         return []
+    if await already_recorded(session, event=event, at=started_at):
+        await session.delete(episode)  # a repeat of a fault already recorded and cleared
+        await session.flush()
+        return []
     changes = await _open_or_recur(
         session, site=site, routing=routing, event=event, now=now, reopen_window=reopen_window
     )
@@ -100,7 +109,13 @@ async def clear_fault(
 ) -> list[OrderChange]:
     """End the open episode and mark its order recovered; nothing when nothing was open."""
     key = open_key(event.device_id, event.code)
-    episode = await end_episode(session, Episode.open_key == key, ended_at=_event_time(event))
+    ended_at = _event_time(event)
+    episode = await end_episode(
+        session,
+        Episode.open_key == key,
+        not_before_its_start(event, ended_at),
+        ended_at=ended_at,
+    )
     if episode is None or episode.work_order_id is None:
         return []
     order = await update_order(
