@@ -112,19 +112,31 @@ class Gateway:
     async def checkpoint(self) -> int:
         """Save the rule and liveness state (no-op without a state store); rows written.
 
-        The state saved is never ahead of what alerts committed: it is taken now and written
-        once every event published before it is durable. While root-cause grouping holds events
-        no checkpoint is taken, so a crash restores an older state and the devices' next reports
-        raise those faults again (alerts folds repeats into the open episode).
+        The state saved is never ahead of what is durable: it is taken now and written once
+        every event published before it is committed and every point queued before it written
+        (a redelivered message the saved state had already seen would be dropped as stale).
+        While root-cause grouping holds events no checkpoint is taken, so a crash restores an
+        older state and the devices' next reports raise those faults again (alerts folds
+        repeats into the open episode).
         """
         if self._checkpointer is None:
             return 0
         if self._correlator.next_due() is not None:
             self.stats.checkpoints_deferred += 1
             return 0
-        written = await self._checkpointer.checkpoint(settled=self._sink.settled)
+        written = await self._checkpointer.checkpoint(settled=self._durable)
         self.stats.checkpoints += 1
         return written
+
+    async def _durable(self) -> None:
+        """Return once everything handled so far is durable: events committed, points written.
+
+        Called with no await between it and the state snapshot, so the positions it waits for
+        are the snapshot's.
+        """
+        position = self._writer.appended
+        await self._sink.settled()
+        await self._writer.written_through(position)
 
     async def ready(self) -> None:
         """Return once the gateway is connected and subscribed (again, after a reconnect)."""

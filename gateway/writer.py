@@ -66,6 +66,7 @@ class TelemetryWriter:
         self._receipts: deque[tuple[int, Receipt]] = deque()
         self._appended = 0
         self._written = 0
+        self._progress = asyncio.Condition()
         self._inflight = 0
         self._wake = asyncio.Event()
         self._closed = asyncio.Event()
@@ -198,7 +199,7 @@ class TelemetryWriter:
                 stats.write_seconds_last = finished - started
                 stats.write_seconds_total += finished - started
                 stats.points_written += len(batch)
-                self._settle(len(batch))
+                await self._settle(len(batch))
                 if self._failing_since is not None:
                     stats.write_recoveries += 1
                     self.last_recovery_at = finished
@@ -209,12 +210,24 @@ class TelemetryWriter:
                     self._failing_since = None
                 return
 
-    def _settle(self, written: int) -> None:
+    @property
+    def appended(self) -> int:
+        """Points queued since the start (a position for ``written_through``)."""
+        return self._appended
+
+    async def written_through(self, position: int) -> None:
+        """Return once every point queued up to ``position`` is written."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._written >= position)
+
+    async def _settle(self, written: int) -> None:
         """Release the receipts of every reading whose points are now all written."""
         self._written += written
         receipts = self._receipts
         while receipts and receipts[0][0] <= self._written:
             receipts.popleft()[1].release()
+        async with self._progress:
+            self._progress.notify_all()
 
     async def _pause(self, delay: float, *, probing: bool) -> None:
         """Wait ``delay`` before a retry; a store answering a probe or a shutdown cuts it short."""
