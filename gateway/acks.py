@@ -13,6 +13,7 @@ devices' continuing reports raise them again.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 
 from gateway.stats import GatewayStats
@@ -44,40 +45,59 @@ class Receipt:
                 log.exception("could not acknowledge a message to the broker")
 
     @property
-    def acknowledged(self) -> bool:
-        """True once the acknowledgement went out."""
-        return self._ack is None
+    def done(self) -> bool:
+        """True once nothing is left to wait for."""
+        return self._parts <= 0
 
 
 class BrokerAcks:
-    """Sends PUBACKs on the connection the message came in on, never on a later one."""
+    """Sends PUBACKs in the order the messages came in, on the connection they came in on.
 
-    __slots__ = ("_client", "_generation", "_stats")
+    A message is acknowledged only when it and every message before it are durable, so after
+    a crash what the broker sends again is exactly the tail of the stream, in its order: a
+    message acknowledged ahead of an earlier one would let the earlier one come back after
+    later readings and be judged stale.
+    """
+
+    __slots__ = ("_client", "_generation", "_pending", "_stats")
 
     def __init__(self, stats: GatewayStats) -> None:
         self._client: object | None = None
         self._generation = 0
+        self._pending: deque[tuple[int, int, Receipt]] = deque()
         self._stats = stats
 
     def connected(self, client: object) -> None:
         """A new connection (paho client) now carries the messages."""
         self._client = client
         self._generation += 1
+        self._pending.clear()
 
     def disconnected(self) -> None:
         """The connection is gone: acknowledgements still pending would go nowhere."""
         self._client = None
         self._generation += 1
+        self._stats.acks_stale += len(self._pending)
+        self._pending.clear()
 
     def receipt(self, mid: int, qos: int) -> Receipt:
-        """A receipt acknowledging message ``mid`` on the current connection."""
-        client, generation = self._client, self._generation
+        """A receipt for message ``mid`` on the current connection, acknowledged in order."""
+        generation = self._generation
 
-        def ack() -> None:
-            if generation != self._generation or client is None:
+        def ready() -> None:
+            if generation == self._generation:
+                self._flush()
+
+        receipt = Receipt(ready)
+        self._pending.append((mid, qos, receipt))
+        return receipt
+
+    def _flush(self) -> None:
+        client, pending = self._client, self._pending
+        while pending and pending[0][2].done:
+            mid, qos, _ = pending.popleft()
+            if client is None:
                 self._stats.acks_stale += 1
-                return
+                continue
             client.ack(mid, qos)  # type: ignore[attr-defined]
             self._stats.acks_sent += 1
-
-        return Receipt(ack)

@@ -185,6 +185,18 @@ class Gateway:
                 self._writer.close()
                 await asyncio.wait({writer})
                 self._connected = False
+                stats = self.stats
+                log.info(
+                    "gateway stopped: %d messages received, %d accepted, %d rejected, %d stale, "
+                    "%d points written, %d dropped, %d acknowledged",
+                    stats.received,
+                    stats.accepted,
+                    stats.rejected_total,
+                    stats.stale,
+                    stats.points_written,
+                    stats.points_dropped,
+                    stats.acks_sent,
+                )
 
     async def _restore(self) -> None:
         if self._checkpointer is None:
@@ -319,10 +331,13 @@ class Gateway:
                 return released if back is None else (back, *released)
             fired = self._rules.on_reading(decoded)
             self.stats.seq_resets = self._rules.seq_resets
+            # A stale reading (older than one already judged) drives no rule, but it is still a
+            # true measurement at its own time: it is stored (idempotently, keyed by its ts), so
+            # a reading the broker delivers again out of order is never lost.
+            self._writer.add(decoded, receipt)
             if fired is None:
                 self.stats.stale += 1
                 return _NO_EVENTS if back is None else (back,)
-            self._writer.add(decoded, receipt)
             return fired if back is None else (back, *fired)
         if type(decoded) is DeviceReport:
             back = self._liveness.seen(decoded.device_id, now)
@@ -341,10 +356,10 @@ class Gateway:
         for reading in readings:
             fired = self._rules.on_reading(reading)
             self.stats.seq_resets = self._rules.seq_resets
+            self._writer.add(reading)
             if fired is None:
                 self.stats.stale += 1
                 continue
-            self._writer.add(reading)
             events.extend(fired)
         return tuple(events)
 

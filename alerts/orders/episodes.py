@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.orders.keys import insert_unless_open, open_key
@@ -37,19 +37,23 @@ async def open_episode(
 
 
 async def already_recorded(session: AsyncSession, *, event: DeviceEvent, at: datetime) -> bool:
-    """True when a raise at ``at`` falls inside an episode of that fault that already ended.
+    """True when a raise at ``at`` is one an ended episode of that fault already holds.
 
-    That is a redelivery (the broker sends a message again after a crash) or a raise arriving
-    after its own clear: opening another episode would count the same fault twice.
+    That is a redelivery (the broker sends a message again after a crash): the raise that
+    started the episode, or one during it. Opening another episode would count the fault twice.
     """
-    last_end = await session.scalar(
-        select(func.max(Episode.ended_at)).where(
+    found = await session.scalar(
+        select(Episode.id)
+        .where(
             Episode.device_id == event.device_id,
             Episode.code == event.code,
             Episode.ended_at.is_not(None),
+            Episode.started_at <= at,
+            or_(Episode.ended_at > at, Episode.started_at == at),
         )
+        .limit(1)
     )
-    return last_end is not None and at <= last_end
+    return found is not None
 
 
 def not_before_its_start(event: DeviceEvent, ended_at: datetime) -> ColumnElement[bool]:

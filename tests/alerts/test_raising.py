@@ -135,11 +135,24 @@ async def test_clear_without_an_open_episode_is_a_no_op(sessions: Sessions, site
 async def test_clear_before_the_raise_time_never_gives_a_negative_episode(
     sessions: Sessions, site: Site
 ) -> None:
-    await raise_(sessions, site, make_event(LIGHT_RED, "short_circuit", ts=LATER))
+    # Two clocks: the device reported the fault, the gateway's rules saw it clear; the
+    # device's clock runs behind the gateway's.
+    raised = make_event(LIGHT_RED, "short_circuit", ts=LATER, source=EventSource.DEVICE)
+    await raise_(sessions, site, raised)
     await clear(sessions, make_event(LIGHT_RED, "short_circuit", active=False, ts=T0))
 
     [episode] = await all_episodes(sessions)
     assert episode.ended_at == episode.started_at == LATER
+
+
+async def test_a_clear_older_than_the_raise_on_the_same_clock_is_ignored(
+    sessions: Sessions, site: Site
+) -> None:
+    await raise_(sessions, site, make_event(LIGHT_RED, "short_circuit", ts=LATER))
+    await clear(sessions, make_event(LIGHT_RED, "short_circuit", active=False, ts=T0))
+
+    [episode] = await all_episodes(sessions)
+    assert episode.started_at == LATER and episode.ended_at is None
 
 
 async def test_recurrence_while_not_closed_reuses_the_order(sessions: Sessions, site: Site) -> None:
