@@ -1,1 +1,1 @@
-"""HTTP API, Open311 and web dashboard. Nothing imports this package."""
+"""HTTP API, Open311 and web dashboard. Only ``fm.runner`` imports this package, to serve it."""

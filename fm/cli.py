@@ -1,4 +1,4 @@
-"""The `fm` command: demo, gateway, api, simulate, db upgrade, site check."""
+"""The `fm` command: demo, gateway, api, simulate, db upgrade/downgrade, site check."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from core.settings import Settings
 from fm.errors import StartupError
@@ -34,11 +36,18 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "\n".join(
-            f"  FM_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "\n".join(f"  {_settings_problem(err)}" for err in exc.errors())
         raise ConfigError(f"bad settings:\n{problems}") from exc
+
+
+def _settings_problem(error: ErrorDetails) -> str:
+    """One settings error, naming its FM_* variable once (checks across fields name their own)."""
+    message = error["msg"].removeprefix("Value error, ")
+    field = "_".join(str(part) for part in error["loc"])
+    if not field:
+        return message
+    variable = f"FM_{field.upper()}"
+    return message if message.startswith(variable) else f"{variable}: {message}"
 
 
 def load_site_or_fail(path: Path) -> Site:
@@ -134,13 +143,32 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
-    """Apply the relational schema migrations."""
+    """Apply the relational schema migrations up to a revision (never back)."""
     from storage.relational.migrate import upgrade_database
+
+    _migrate(lambda url: upgrade_database(url, args.revision))
+
+
+def cmd_db_downgrade(args: argparse.Namespace) -> None:
+    """Take the relational schema back to an older revision (drops what newer ones added)."""
+    from storage.relational.migrate import downgrade_database
+
+    _migrate(lambda url: downgrade_database(url, args.revision))
+
+
+def _migrate(run: Callable[[str], Coroutine[Any, Any, None]]) -> None:
+    """Run one migration command and print the revision the database is at afterwards."""
+    from storage.relational.migrate import MigrationError, current_revisions
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(upgrade_database(settings.effective_database_url, args.revision))
-    print(f"database at revision {args.revision}: {_safe_url(settings.effective_database_url)}")
+    url = settings.effective_database_url
+    try:
+        asyncio.run(run(url))
+        revisions = ", ".join(current_revisions(url)) or "none (empty)"
+    except MigrationError as exc:
+        raise StartupError(str(exc)) from exc
+    print(f"database at revision {revisions}: {_safe_url(url)}")
 
 
 def cmd_site_check(args: argparse.Namespace) -> None:
@@ -204,9 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="relational store")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations (never goes back)")
     upgrade.add_argument("revision", nargs="?", default="heads")
     upgrade.set_defaults(func=cmd_db_upgrade)
+    downgrade = db_commands.add_parser(
+        "downgrade", help="take the schema back to REVISION, dropping what newer ones added"
+    )
+    downgrade.add_argument("revision", help="e.g. 0007_merge (name it: merges make -1 ambiguous)")
+    downgrade.set_defaults(func=cmd_db_downgrade)
 
     site = commands.add_parser("site", help="site file")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")

@@ -93,7 +93,7 @@ CONTRACT: tuple[Component, ...] = (
     Component(
         "fm.runner",
         "runner",
-        "process wiring: stores, gateway → alerts sink, dispatcher, sweeper, serving the API",
+        "process wiring: stores, gateway → alerts intake, outbox relay, sweeper, serving the API",
         ("alerts", "api", "fm", "gateway", *MODEL, *SENSORS_SHARED),
     ),
     Component(

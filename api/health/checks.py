@@ -1,4 +1,5 @@
-"""Readiness checks: the relational store, the time-series store and any injected probes."""
+"""Readiness checks: the relational store (answering, at the code's schema revision), the
+time-series store and any injected probes."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import text
-
 from api.resources import AppResources
+from storage.relational.migrate import head_revisions, schema_is_current
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,21 @@ async def _run_check(
 async def run_checks(resources: AppResources) -> list[CheckResult]:
     """Every readiness check, run concurrently, each bounded by FM_READINESS_TIMEOUT_S."""
 
-    async def database_answers() -> bool:
+    async def database_answers_migrated() -> bool:
+        # Answering is not enough: on a schema behind the code every query would fail (503).
         async with resources.sessions() as session:
-            answer: object = (await session.execute(text("SELECT 1"))).scalar_one()
-            return answer == 1
+            connection = await session.connection()
+            current = await connection.run_sync(schema_is_current)
+        if not current:
+            log.warning(
+                "readiness: the relational schema is not at revision %s; run `fm db upgrade`",
+                ", ".join(head_revisions()),
+            )
+        return current
 
-    checks: list[tuple[str, Callable[[], Awaitable[bool]]]] = [(DATABASE_CHECK, database_answers)]
+    checks: list[tuple[str, Callable[[], Awaitable[bool]]]] = [
+        (DATABASE_CHECK, database_answers_migrated)
+    ]
     if resources.timeseries is not None:
         checks.append((TIMESERIES_CHECK, resources.timeseries.ping))
     checks.extend((probe.name, probe.check) for probe in resources.readiness)

@@ -10,8 +10,8 @@ from api.schemas import MAX_ID_CHARS, MAX_ROW_NUMBER, ApiModel, IdField, UtcTime
 MAX_TEXT_CHARS = 4000
 
 _VERSION_HELP = (
-    'the order\'s version you last saw (or send the header If-Match: "<version>"); '
-    "a newer stored version answers 409"
+    'optional: the order\'s version you last saw (or send the header If-Match: "<version>"); '
+    "when sent, a newer stored version answers 409"
 )
 _BEHALF_HELP = "id of the team member you act for (the order's team leader or a member)"
 

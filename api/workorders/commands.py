@@ -1,18 +1,23 @@
 """Work-order commands: ``POST /api/v1/workorders/{id}/{ack,start,resolve,close,cancel}``,
 ``/reassign``, ``GET/POST /comments`` and ``GET /history``.
 
-Every command names the version the client last saw (body ``version`` or ``If-Match``) and
-answers with the updated order (as ``GET /api/v1/workorders/{id}``) and its ``ETag``. A refused
-command changes nothing: the request's session rolls back before the error is answered.
+The version is optional: the transition table is the guard (acknowledging an order someone
+already acknowledged answers 409 either way). A client that sends the version it last saw (body
+``version`` or ``If-Match``) also gets 409 when anything else changed the order since. Every
+command answers with the updated order (as ``GET /api/v1/workorders/{id}``) and its ``ETag``. A
+refused command changes nothing: the request's session rolls back before the error is answered.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.errors import StaleOrderError
 from alerts.orders.comments import add_comment, list_comments
 from alerts.orders.lifecycle import COMMANDS, Action, history, reassign, transition
 from api.deps import AdminDep, NowDep, SessionDep, SiteDep
@@ -26,6 +31,7 @@ from api.workorders.command_schemas import (
     ReassignIn,
     TransitionOut,
 )
+from api.workorders.queries import get_work_order
 from api.workorders.schemas import WorkOrderOut
 from storage.relational.models import WorkOrder
 
@@ -44,12 +50,14 @@ _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 IfMatch = Annotated[
     str | None,
-    Header(description='the version you last saw, as an entity tag: "3" (instead of `version`)'),
+    Header(
+        description='optional: the version you last saw as an entity tag, "3" (or body `version`)'
+    ),
 ]
 
 
-def _version(body_version: int | None, if_match: str | None) -> int:
-    """The version the client saw, from the body or If-Match; they must agree if both are sent."""
+def _sent_version(body_version: int | None, if_match: str | None) -> int | None:
+    """The version the client saw, from the body or If-Match (they must agree); None if unsent."""
     header_version: int | None = None
     if if_match is not None:
         match = _ETAG.match(if_match)
@@ -65,13 +73,28 @@ def _version(body_version: int | None, if_match: str | None) -> int:
         raise InvalidRequestError(
             f"body version {body_version} and If-Match {header_version} disagree; send one"
         )
-    version = body_version if body_version is not None else header_version
-    if version is None:
-        raise InvalidRequestError(
-            "send the order's version you last saw: body field 'version' or header "
-            'If-Match: "<version>" (GET /api/v1/workorders/{id} shows it)'
-        )
-    return version
+    return body_version if body_version is not None else header_version
+
+
+async def run_guarded(
+    session: AsyncSession,
+    order_id: int,
+    sent: int | None,
+    command: Callable[[int], Awaitable[WorkOrder]],
+) -> WorkOrder:
+    """Run ``command`` against the version sent, else against the stored one.
+
+    Without a version only the transition table guards the command. The write stays conditional
+    on the version read here, so when someone else's change commits between this read and the
+    write, the command is judged once more against the order as it now is: it then goes through
+    or answers 409 for the state it meets, never for a version the client did not send.
+    """
+    if sent is not None:
+        return await command(sent)
+    try:
+        return await command((await get_work_order(session, order_id=order_id)).version)
+    except StaleOrderError:
+        return await command((await get_work_order(session, order_id=order_id)).version)
 
 
 def _answer(response: Response, order: WorkOrder) -> WorkOrderOut:
@@ -92,20 +115,24 @@ def _add_command_route(action: Action) -> None:
         if_match: IfMatch = None,
     ) -> WorkOrderOut:
         given = body or CommandIn()
-        order = await transition(
-            session,
-            site=site,
-            order_id=order_id,
-            action=action,
-            version=_version(given.version, if_match),
-            actor=admin.subject,
-            note=given.note,
-            on_behalf_of=given.on_behalf_of,
-            now=now,
-        )
-        return _answer(response, order)
 
-    command.__doc__ = "409 if the order changed since ``version`` or its state forbids this."
+        async def apply(version: int) -> WorkOrder:
+            return await transition(
+                session,
+                site=site,
+                order_id=order_id,
+                action=action,
+                version=version,
+                actor=admin.subject,
+                note=given.note,
+                on_behalf_of=given.on_behalf_of,
+                now=now,
+            )
+
+        sent = _sent_version(given.version, if_match)
+        return _answer(response, await run_guarded(session, order_id, sent, apply))
+
+    command.__doc__ = "409 if the order's state forbids this, or it changed since ``version``."
     router.add_api_route(
         f"/{{order_id}}/{action.value}",
         command,
@@ -134,18 +161,22 @@ async def reassign_route(
     if_match: IfMatch = None,
 ) -> WorkOrderOut:
     """422 unless ``assignee`` is the leader or a member of the order's team."""
-    order = await reassign(
-        session,
-        site=site,
-        order_id=order_id,
-        assignee=body.assignee,
-        reason=body.reason,
-        version=_version(body.version, if_match),
-        actor=admin.subject,
-        on_behalf_of=body.on_behalf_of,
-        now=now,
-    )
-    return _answer(response, order)
+
+    async def apply(version: int) -> WorkOrder:
+        return await reassign(
+            session,
+            site=site,
+            order_id=order_id,
+            assignee=body.assignee,
+            reason=body.reason,
+            version=version,
+            actor=admin.subject,
+            on_behalf_of=body.on_behalf_of,
+            now=now,
+        )
+
+    sent = _sent_version(body.version, if_match)
+    return _answer(response, await run_guarded(session, order_id, sent, apply))
 
 
 @router.get("/{order_id}/history", summary="The order's transitions", responses=LOOKUP_ERRORS)

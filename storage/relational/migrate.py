@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alembic import command
@@ -39,6 +40,10 @@ class MigrationError(Exception):
         self.url = url
 
 
+class BackwardsUpgradeError(Exception):
+    """An upgrade was asked for a revision older than the database's (a downgrade is needed)."""
+
+
 def alembic_config() -> Config:
     """An Alembic config pointing at the bundled migrations; no ini file is read."""
     config = Config()
@@ -46,6 +51,7 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revisions() -> tuple[str, ...]:
     """The newest revisions shipped with this version of the code (one per branch), sorted."""
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
@@ -54,9 +60,30 @@ def head_revisions() -> tuple[str, ...]:
     return tuple(sorted(heads))
 
 
+def schema_is_current(connection: Connection) -> bool:
+    """True when the database is at exactly the revisions this code ships (run via ``run_sync``).
+
+    An empty database, one a release behind, or one migrated by newer code is not current: the
+    service's queries expect the schema of its own migrations.
+    """
+    current = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+    return current == head_revisions()
+
+
+def stamp_heads(connection: Connection) -> None:
+    """Record the shipped revisions as applied, for a schema built from the models directly."""
+    MigrationContext.configure(connection).stamp(
+        ScriptDirectory.from_config(alembic_config()), "heads"
+    )
+
+
 async def upgrade_database(url: str, revision: str = "heads") -> None:
-    """Bring the database at ``url`` up to ``revision``; a no-op when it is already there."""
-    await _run_command(url, lambda config: command.upgrade(config, revision))
+    """Bring the database at ``url`` up to ``revision``; a no-op when it is already there.
+
+    Raises :class:`MigrationError` when ``revision`` is older than the database: Alembic would
+    silently do nothing, and an upgrade must never be mistaken for a roll-back.
+    """
+    await _run_command(url, lambda config: _upgrade_forward(config, revision))
 
 
 async def downgrade_database(url: str, revision: str) -> None:
@@ -100,10 +127,40 @@ async def _run_command(url: str, run: _AlembicCommand) -> None:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
                 )
             await connection.run_sync(_with_connection, config, run)
+    except BackwardsUpgradeError as exc:
+        raise MigrationError(str(exc), url=_safe(sa_url)) from exc
     except Exception as exc:
         raise MigrationError(f"migration failed: {exc}", url=_safe(sa_url)) from exc
     finally:
         await engine.dispose()
+
+
+def _upgrade_forward(config: Config, revision: str) -> None:
+    connection: Connection = config.attributes[CONNECTION_ATTRIBUTE]
+    current = MigrationContext.configure(connection).get_current_heads()
+    behind = _strictly_older(ScriptDirectory.from_config(config), current, revision)
+    if behind:
+        raise BackwardsUpgradeError(
+            f"the database is at {', '.join(sorted(current))}, which is newer than {revision}; "
+            f"an upgrade never goes back; to roll back, downgrade (`fm db downgrade {revision}`)"
+        )
+    command.upgrade(config, revision)
+
+
+def _strictly_older(script: ScriptDirectory, current: Sequence[str], revision: str) -> bool:
+    """True when ``revision`` lies below what the database is at (an upgrade would do nothing)."""
+    if not current:
+        return False
+    targets = {target.revision for target in script.get_revisions(revision) if target is not None}
+    if not targets:
+        return True  # "base": below any revision
+    below_current = {
+        older.revision
+        for head in current
+        for older in script.iterate_revisions(head, "base")
+        if older.revision not in current
+    }
+    return bool(targets & below_current)
 
 
 def _with_connection(connection: Connection, config: Config, run: _AlembicCommand) -> None:

@@ -31,6 +31,7 @@ from governance.model import (
     Team,
 )
 from storage.relational.db import create_engine, session_factory
+from storage.relational.migrate import stamp_heads
 from storage.relational.models import Base, Episode, OrderStatus, WorkOrder
 from storage.tsdb.port import Aggregate, Point, Sample
 
@@ -181,6 +182,7 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(settings.effective_database_url)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
+        await connection.run_sync(stamp_heads)  # built from the models: as migrated as can be
     yield engine
     await engine.dispose()
 

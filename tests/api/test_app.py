@@ -27,6 +27,7 @@ from core.clock import ManualClock
 from core.settings import Settings
 from governance.model import Site
 from storage.relational.db import create_engine
+from storage.relational.migrate import stamp_heads
 from storage.relational.models import Base
 from tests.api.conftest import T0, FakeTimeSeries, make_order, seed, serve
 
@@ -44,6 +45,7 @@ async def test_lifespan_builds_and_disposes_its_own_engine(
     setup: AsyncEngine = create_engine(settings.effective_database_url)
     async with setup.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
+        await connection.run_sync(stamp_heads)
     await setup.dispose()
 
     app = create_app(settings, site=site, timeseries=FakeTimeSeries())

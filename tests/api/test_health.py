@@ -1,4 +1,5 @@
-"""/healthz always answers; /readyz answers 200 only when every store and probe does."""
+"""/healthz always answers; /readyz answers 200 only when every store and probe does, and the
+relational schema is at the code's revision."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
 from core.settings import Settings
 from governance.model import Site
 from storage.relational.db import create_engine, session_factory
+from storage.relational.migrate import upgrade_database
 from tests.api.conftest import FakeTimeSeries, serve
 
 
@@ -128,6 +131,33 @@ async def test_readyz_503_when_database_cannot_open(
     # A route that needs the store says what to check, as JSON, without internals.
     assert listing.status_code == 503
     assert "FM_DATABASE_URL" in listing.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "ready"),
+    [
+        ("empty", False),  # never migrated: every query would fail
+        ("0003_lifecycle", False),  # a release behind the code
+        ("heads", True),
+    ],
+)
+async def test_readyz_reports_the_database_only_when_migrated_to_the_code(
+    make_settings: Callable[..., Settings], site: Site, tmp_path: Path, schema: str, ready: bool
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fm.sqlite3'}"
+    if schema != "empty":
+        await upgrade_database(url, schema)
+    engine = create_engine(url)
+    try:
+        sessions = session_factory(engine)
+        app = create_app(make_settings(), site=site, sessions=sessions, timeseries=FakeTimeSeries())
+        async with serve(app) as client:
+            response = await client.get("/readyz")
+    finally:
+        await engine.dispose()
+    assert (response.status_code, response.json()["checks"]["database"]) == (
+        (200, "ok") if ready else (503, "failed")
+    )
 
 
 async def test_injected_timeseries_is_left_open(make_app: Callable[..., FastAPI]) -> None:

@@ -1,5 +1,6 @@
-"""Work-order commands over HTTP: 200/401/404/409/422, If-Match, the concurrent-ack race on
-SQLite and PostgreSQL, reassign, comments and history; a refused request changes nothing."""
+"""Work-order commands over HTTP: 200/401/404/409/422, If-Match or no version at all, the
+concurrent-ack race on SQLite and PostgreSQL, reassign, comments and history; a refused request
+changes nothing."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.errors import StaleOrderError
 from api.app import create_app
+from api.workorders.commands import run_guarded
 from core.settings import Settings
 from governance.model import Site
 from storage.relational.db import create_engine, session_factory
-from storage.relational.models import OrderStatus
+from storage.relational.models import OrderStatus, WorkOrder
 from storage.relational.outbox_models import OutboxMessage
 from storage.relational.schema import metadata
 from tests.api.conftest import FakeTimeSeries, make_order, seed, serve
@@ -119,10 +122,70 @@ async def test_a_command_without_a_body_takes_the_version_from_if_match(
     assert response.status_code == 200 and response.json()["status"] == "in_progress"
 
 
+async def test_a_command_without_a_version_is_guarded_by_the_transition(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    order_id = await add(sessions)
+
+    acked = await client.post(f"{BASE}/{order_id}/ack", json={"note": "on it"})
+    again = await client.post(f"{BASE}/{order_id}/ack", json={})
+    resolved = await client.post(f"{BASE}/{order_id}/resolve")
+
+    assert acked.status_code == 200 and acked.json()["version"] == 2
+    assert again.status_code == 409 and "is acknowledged: cannot ack" in again.json()["detail"]
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    assert resolved.headers["ETag"] == '"3"'
+
+
+async def test_a_reassign_without_a_version_goes_through(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    order_id = await add(sessions)
+    response = await client.post(
+        f"{BASE}/{order_id}/reassign", json={"assignee": "lead-sun-1", "reason": "on leave"}
+    )
+    assert response.status_code == 200 and response.json()["assignee"] == "lead-sun-1"
+
+
+async def test_an_unversioned_command_that_loses_a_race_is_judged_again_on_the_new_state(
+    sessions: Sessions,
+) -> None:
+    order_id = await add(sessions)
+    seen: list[int] = []
+
+    async def command(version: int) -> WorkOrder:
+        seen.append(version)
+        if len(seen) == 1:  # someone else's change commits between the read and the write
+            async with sessions.begin() as other:
+                await other.execute(
+                    update(WorkOrder).where(WorkOrder.id == order_id).values(version=2)
+                )
+            raise StaleOrderError(order_id=order_id, seen=version, version=2, status="open")
+        return WorkOrder(id=order_id, version=version + 1)
+
+    async with sessions() as session:
+        answer = await run_guarded(session, order_id, None, command)
+
+    assert seen == [1, 2] and answer.version == 3
+
+
+async def test_a_sent_version_that_is_stale_is_not_retried(sessions: Sessions) -> None:
+    order_id = await add(sessions)
+    calls: list[int] = []
+
+    async def command(version: int) -> WorkOrder:
+        calls.append(version)
+        raise StaleOrderError(order_id=order_id, seen=version, version=2, status="open")
+
+    async with sessions() as session:
+        with pytest.raises(StaleOrderError):
+            await run_guarded(session, order_id, 1, command)
+    assert calls == [1]
+
+
 @pytest.mark.parametrize(
     ("action", "status", "body", "headers", "code", "says"),
     [
-        ("ack", "open", {}, {}, 422, "send the order's version you last saw"),
         ("ack", "open", {"version": 0}, {}, 422, "version"),
         ("ack", "open", {"version": 1, "colour": "red"}, {}, 422, "colour"),
         ("ack", "open", {}, {"If-Match": "*"}, 422, "is not a version"),
@@ -260,8 +323,19 @@ async def race_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Async
         await engine.dispose()
 
 
+@pytest.mark.parametrize(
+    ("sent", "loser_hears"),
+    [
+        ({"version": 1}, "now version 2, status acknowledged"),
+        ({}, "is acknowledged: cannot ack"),  # without a version the transition is the guard
+    ],
+)
 async def test_two_crew_members_ack_at_once_one_gets_409(
-    race_sessions: Sessions, settings: Settings, site: Site
+    race_sessions: Sessions,
+    settings: Settings,
+    site: Site,
+    sent: dict[str, int],
+    loser_hears: str,
 ) -> None:
     order_id = await add(race_sessions)
     app = create_app(settings, site=site, sessions=race_sessions, timeseries=FakeTimeSeries())
@@ -269,7 +343,7 @@ async def test_two_crew_members_ack_at_once_one_gets_409(
 
         async def ack(member: str) -> httpx.Response:
             return await client.post(
-                f"{BASE}/{order_id}/ack", json={"version": 1, "on_behalf_of": member}
+                f"{BASE}/{order_id}/ack", json={**sent, "on_behalf_of": member}
             )
 
         responses = await asyncio.gather(ack("member-sun-1"), ack("lead-sun-1"))
@@ -278,6 +352,6 @@ async def test_two_crew_members_ack_at_once_one_gets_409(
     assert sorted(r.status_code for r in responses) == [200, 409]
     [won] = [r for r in responses if r.status_code == 200]
     [lost] = [r for r in responses if r.status_code == 409]
-    assert "now version 2, status acknowledged" in lost.json()["detail"]
+    assert loser_hears in lost.json()["detail"]
     assert len(history) == 1
     assert history[0]["on_behalf_of"] == json.loads(won.request.content)["on_behalf_of"]

@@ -22,6 +22,7 @@ from storage.relational.migrate import (
     current_revisions,
     downgrade_database,
     head_revisions,
+    schema_is_current,
     upgrade_database,
 )
 from storage.relational.models import Episode, OrderStatus, WorkOrder
@@ -126,6 +127,30 @@ async def test_downgrade_to_base_and_back(database_url: str) -> None:
             assert await connection.run_sync(_table_names) == {"alembic_version", *metadata.tables}
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("older", ["0003_lifecycle", "base"])
+async def test_an_upgrade_to_an_older_revision_is_refused_and_changes_nothing(
+    database_url: str, older: str
+) -> None:
+    await upgrade_database(database_url)
+    with pytest.raises(MigrationError, match="an upgrade never goes back"):
+        await upgrade_database(database_url, older)
+    assert current_revisions(database_url) == head_revisions()
+
+
+async def test_the_schema_is_current_only_at_the_shipped_heads(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        states = []
+        for step in (None, "0003_lifecycle", "heads"):
+            if step is not None:
+                await upgrade_database(database_url, step)
+            async with engine.connect() as connection:
+                states.append(await connection.run_sync(schema_is_current))
+    finally:
+        await engine.dispose()
+    assert states == [False, False, True]
 
 
 def _order(open_key: str | None, *, device_id: str = "light-1") -> WorkOrder:
