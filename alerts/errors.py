@@ -34,6 +34,10 @@ class DeliveryError(AlertsError):
         self.permanent = permanent
 
 
+class EndpointThrottledError(DeliveryError):
+    """A robot answered "too fast": back off that endpoint; the attempt does not count."""
+
+
 class UnsupportedDatabaseError(AlertsError):
     """The relational store is neither SQLite nor PostgreSQL (the only two the dedup supports)."""
 

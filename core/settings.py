@@ -185,3 +185,9 @@ class Settings(BaseSettings):
     tsdb_retry_max_s: PositiveSeconds = 5.0
     tsdb_probe_interval_s: PositiveSeconds = 0.5
     tsdb_shutdown_grace_s: PositiveSeconds = 5.0
+
+    # Robot channels (WeCom, DingTalk group robots): each robot accepts about 20 messages a
+    # minute, and DingTalk blocks a robot for 10 minutes beyond that (notifications/pacing.py).
+    robot_max_per_window: int = Field(default=20, ge=1)
+    robot_window_s: PositiveSeconds = 60.0
+    robot_throttle_backoff_s: PositiveSeconds = 600.0

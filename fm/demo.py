@@ -92,7 +92,9 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             )
             simulated = len(site.devices)
         # Entered before the gateway: it stops after it and delivers the last notifications.
-        await stack.enter_async_context(Relay(sessions=stores.sessions, settings=settings))
+        await stack.enter_async_context(
+            Relay(sessions=stores.sessions, settings=settings, site=site)
+        )
         await stack.enter_async_context(
             EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
         )

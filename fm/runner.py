@@ -106,7 +106,7 @@ async def run_ingestion(
     # The relay is entered first so it outlives the gateway and delivers the last changes;
     # the intake next, so it commits the last events the gateway hands over.
     async with (
-        Relay(sessions=stores.sessions, settings=settings),
+        Relay(sessions=stores.sessions, settings=settings, site=site),
         EscalationSweeper(sessions=stores.sessions, site=site, settings=settings),
         alerts_intake(settings=settings, site=site, stores=stores) as sink,
         Gateway(

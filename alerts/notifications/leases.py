@@ -144,3 +144,36 @@ async def mark_failed(
         values.update(next_attempt_at=retry_at)
     settled = _settle(row, token).values(**values).returning(OutboxMessage.id)
     return (await session.scalar(settled)) is not None
+
+
+async def hold_back(
+    session: AsyncSession,
+    rows: Sequence[Claimed],
+    *,
+    token: str,
+    until: datetime,
+    note: str | None = None,
+) -> int:
+    """Release still-owned rows unsent until ``until``: no attempt counted; how many were ours.
+
+    ``note`` (e.g. a robot's "too fast" answer) replaces ``last_error`` so operators see why.
+    """
+    values: dict[str, object] = {
+        "next_attempt_at": until,
+        "claimed_until": None,
+        "claim_token": None,
+    }
+    if note is not None:
+        values["last_error"] = note
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_([row.id for row in rows]),
+            OutboxMessage.claim_token == token,
+            OutboxMessage.state == _PENDING,
+        )
+        .values(**values)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len((await session.scalars(statement)).all())

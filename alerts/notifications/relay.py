@@ -8,23 +8,29 @@ relays, in any number of processes, may run against the same database.
 Delivery is at least once: a relay that dies after sending but before marking the row
 leaves it to be sent again once its lease expires. Every delivery carries the row's
 idempotency key (``Idempotency-Key`` header, ``id`` in the JSON) so receivers drop repeats.
+
+WeCom and DingTalk robots are paced per endpoint (``alerts.notifications.pacing``): rows beyond
+a robot's budget fold into one digest naming every order, or wait in the outbox for a slot, and
+a robot's "too fast" answer backs off that endpoint only, never counting as a failed attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.background import BackgroundLoops, LoopOwner
-from alerts.errors import DeliveryError
+from alerts.errors import DeliveryError, EndpointThrottledError
 from alerts.notifications.channels.dingtalk import send_dingtalk
 from alerts.notifications.channels.mqtt import MqttPublisher
 from alerts.notifications.channels.webhook import send_webhook
@@ -33,20 +39,38 @@ from alerts.notifications.leases import (
     Claimed,
     Target,
     claim,
+    hold_back,
     mark_delivered,
     mark_failed,
     targets_of,
+)
+from alerts.notifications.pacing import (
+    Delivery,
+    EndpointLimiter,
+    HeldBack,
+    MonotonicClock,
+    fold,
+    message_of,
+    plan,
 )
 from core.backoff import retry_delay
 from core.clock import Clock, utcnow
 from core.mqtt import BrokerAddress, broker_address
 from core.settings import Settings
+from governance.model import Site
 from sensors.contract import team_workorders_topic
 from storage.relational.outbox_models import Channel, EndpointKind
 
 log = logging.getLogger(__name__)
 
 _MAX_ERROR_CHARS = 500
+
+
+class _Outcome(Enum):
+    DELIVERED = "delivered"
+    RETRIED = "retried"
+    DEAD = "dead"
+    LOST = "lost"  # the lease went to another relay before this one settled the row
 
 
 @dataclass(slots=True)
@@ -59,6 +83,10 @@ class RelayStats:
     dead: int = 0  # rows given up on
     lost_leases: int = 0  # rows another relay took over before we could settle them
     loop_errors: int = 0  # claim or settle failures (database away, …)
+    digests_sent: int = 0  # robot messages that folded several rows into one
+    folded: int = 0  # rows delivered inside a digest (also counted in ``delivered``)
+    rate_limited: int = 0  # rows held back because their robot's window was full
+    robot_backoffs: int = 0  # "too fast" answers, each backing off that robot's endpoint
 
 
 class Relay(LoopOwner):
@@ -70,7 +98,9 @@ class Relay(LoopOwner):
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         broker: BrokerAddress | None = None,
+        site: Site | None = None,
         clock: Clock = utcnow,
+        monotonic: MonotonicClock = time.monotonic,
     ) -> None:
         if settings.outbox_lease_s <= settings.outbox_http_timeout_s:
             # A lease shorter than one attempt would hand rows to a second relay mid-send.
@@ -82,6 +112,12 @@ class Relay(LoopOwner):
         self._sessions = sessions
         self._settings = settings
         self._clock = clock
+        self._site = site  # names and addresses for the robots' messages, when known
+        self._limiter = EndpointLimiter(
+            max_per_window=settings.robot_max_per_window,
+            window_s=settings.robot_window_s,
+            clock=monotonic,
+        )
         self._mqtt = MqttPublisher(
             broker or broker_address(settings), next_delay=self._reconnect_delay
         )
@@ -130,13 +166,17 @@ class Relay(LoopOwner):
                         log.exception("outbox: claiming failed; retrying in %.2fs", delay)
                         await asyncio.sleep(delay)
                         continue
-                    for row in claimed:
-                        target = targets.get(row.endpoint_id) if row.endpoint_id else None
-                        task = asyncio.create_task(
-                            self._deliver_one(row, target, token), name=f"outbox-{row.key}"
-                        )
-                        inflight.add(task)
-                        task.add_done_callback(inflight.discard)
+                    work = plan(
+                        claimed,
+                        targets,
+                        self._limiter,
+                        fold=lambda target, rows: fold(target, rows, self._site),
+                        in_flight_s=settings.outbox_http_timeout_s,
+                    )
+                    for delivery in work.deliveries:
+                        self._spawn(inflight, self._deliver(delivery, token), delivery.key)
+                    for held in work.held_back:
+                        self._spawn(inflight, self._hold_back(held, token), "held-back")
                 if len(claimed) == free and free > 0:
                     continue  # a full claim: more may be due already
                 await self._idle(settings.outbox_poll_interval_s, inflight)
@@ -145,6 +185,14 @@ class Relay(LoopOwner):
                 task.cancel()
             if inflight:
                 await asyncio.wait(inflight)
+
+    @staticmethod
+    def _spawn(
+        inflight: set[asyncio.Task[None]], work: Coroutine[Any, Any, None], name: str
+    ) -> None:
+        task = asyncio.create_task(work, name=f"outbox-{name}")
+        inflight.add(task)
+        task.add_done_callback(inflight.discard)
 
     async def _idle(self, seconds: float, inflight: set[asyncio.Task[None]]) -> None:
         """Wait for the poll interval or, when all slots are busy, until one is free."""
@@ -167,25 +215,63 @@ class Relay(LoopOwner):
         self.stats.claimed += len(rows)
         return rows, targets, token
 
-    async def _deliver_one(self, row: Claimed, target: Target | None, token: str) -> None:
+    async def _deliver(self, delivery: Delivery, token: str) -> None:
         error: DeliveryError | None = None
         try:
-            await self._send(row, target)
+            await self._send(delivery)
         except DeliveryError as exc:
             error = exc
         except (httpx.HTTPError, OSError) as exc:
             error = DeliveryError(f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # a bug in one channel must not stop the others
-            log.exception("outbox: unexpected failure delivering %s", row.key)
+            log.exception("outbox: unexpected failure delivering %s", delivery.key)
             error = DeliveryError(f"{type(exc).__name__}: {exc}")
+        finally:
+            if delivery.paced_endpoint is not None:
+                self._limiter.finished(delivery.paced_endpoint)
         try:
-            await self._settle(row, token, error)
+            if isinstance(error, EndpointThrottledError) and delivery.paced_endpoint is not None:
+                await self._back_off(delivery, delivery.paced_endpoint, token, error)
+            else:
+                await self._settle(delivery, token, error)
         except Exception:
             self.stats.loop_errors += 1
-            log.exception("outbox: could not settle %s; its lease will expire", row.key)
+            log.exception("outbox: could not settle %s; its lease will expire", delivery.key)
 
-    async def _send(self, row: Claimed, target: Target | None) -> None:
+    async def _back_off(
+        self, delivery: Delivery, endpoint_id: int, token: str, error: DeliveryError
+    ) -> None:
+        """The robot said "too fast": pause the endpoint; the rows wait, no attempt counted."""
+        backoff_s = self._settings.robot_throttle_backoff_s
+        self._limiter.back_off(endpoint_id, backoff_s)
+        self.stats.robot_backoffs += 1
+        log.warning(
+            "outbox: endpoint %d asked to slow down; pausing it %.0fs", endpoint_id, backoff_s
+        )
+        until = self._clock() + timedelta(seconds=backoff_s)
+        note = str(error)[:_MAX_ERROR_CHARS]
+        async with self._sessions.begin() as session:
+            kept = await hold_back(session, delivery.rows, token=token, until=until, note=note)
+        self.stats.lost_leases += len(delivery.rows) - kept
+
+    async def _hold_back(self, held: HeldBack, token: str) -> None:
+        """Rows beyond their robot's budget go back to the outbox until a slot frees."""
+        until = self._clock() + timedelta(seconds=held.wait_s)
+        try:
+            async with self._sessions.begin() as session:
+                kept = await hold_back(session, held.rows, token=token, until=until)
+        except Exception:
+            self.stats.loop_errors += 1
+            log.exception(
+                "outbox: could not hold back %d rows; their lease will expire", len(held.rows)
+            )
+            return
+        self.stats.rate_limited += kept
+        self.stats.lost_leases += len(held.rows) - kept
+
+    async def _send(self, delivery: Delivery) -> None:
         timeout_s = self._settings.outbox_http_timeout_s
+        row, target = delivery.rows[0], delivery.target
         if row.channel == Channel.MQTT:
             if row.team_id is None:
                 raise DeliveryError("MQTT row without a team", permanent=True)
@@ -208,47 +294,70 @@ class Relay(LoopOwner):
                 timestamp=int(now.timestamp()),
             )
         elif target.kind == EndpointKind.WECOM:
-            payload = json.loads(row.payload)
-            await send_wecom(self._http, url=target.url, key=row.key, payload=payload)
+            message = message_of(delivery, self._site)
+            await send_wecom(self._http, url=target.url, key=delivery.key, message=message)
         elif target.kind == EndpointKind.DINGTALK:
             await send_dingtalk(
                 self._http,
                 url=target.url,
                 secret=target.secret,
-                key=row.key,
-                payload=json.loads(row.payload),
+                key=delivery.key,
+                message=message_of(delivery, self._site),
                 timestamp_ms=int(now.timestamp() * 1000),
             )
         else:
             raise DeliveryError(f"unknown endpoint kind {target.kind!r}", permanent=True)
 
-    async def _settle(self, row: Claimed, token: str, error: DeliveryError | None) -> None:
-        settings = self._settings
+    async def _settle(self, delivery: Delivery, token: str, error: DeliveryError | None) -> None:
+        """Mark every row of the delivery in one transaction: delivered, retried or dead."""
         now = self._clock()
         async with self._sessions.begin() as session:
-            if error is None:
-                kept = await mark_delivered(session, row, token=token, now=now)
-            else:
-                attempt = row.attempts + 1
-                give_up = error.permanent or attempt >= settings.outbox_max_attempts
-                retry_at = None
-                if not give_up:
-                    delay = retry_delay(
-                        attempt,
-                        initial_s=settings.outbox_backoff_initial_s,
-                        max_s=settings.outbox_backoff_max_s,
-                    )
-                    retry_at = now + timedelta(seconds=delay)
-                message = str(error)[:_MAX_ERROR_CHARS]
-                kept = await mark_failed(
-                    session, row, token=token, now=now, error=message, retry_at=retry_at
-                )
+            outcomes = [
+                await self._settle_row(session, row, token, error, now) for row in delivery.rows
+            ]
+        if delivery.is_digest and error is None:
+            self.stats.digests_sent += 1
+            self.stats.folded += outcomes.count(_Outcome.DELIVERED)
+        for row, outcome in zip(delivery.rows, outcomes, strict=True):
+            self._count(row, outcome, error)
+
+    async def _settle_row(
+        self,
+        session: AsyncSession,
+        row: Claimed,
+        token: str,
+        error: DeliveryError | None,
+        now: datetime,
+    ) -> _Outcome:
+        settings = self._settings
+        if error is None:
+            kept = await mark_delivered(session, row, token=token, now=now)
+            return _Outcome.DELIVERED if kept else _Outcome.LOST
+        attempt = row.attempts + 1
+        retry_at = None
+        if not (error.permanent or attempt >= settings.outbox_max_attempts):
+            delay = retry_delay(
+                attempt,
+                initial_s=settings.outbox_backoff_initial_s,
+                max_s=settings.outbox_backoff_max_s,
+            )
+            retry_at = now + timedelta(seconds=delay)
+        message = str(error)[:_MAX_ERROR_CHARS]
+        kept = await mark_failed(
+            session, row, token=token, now=now, error=message, retry_at=retry_at
+        )
         if not kept:
+            return _Outcome.LOST
+        return _Outcome.DEAD if retry_at is None else _Outcome.RETRIED
+
+    def _count(self, row: Claimed, outcome: _Outcome, error: DeliveryError | None) -> None:
+        attempt = row.attempts + 1
+        if outcome is _Outcome.LOST:
             self.stats.lost_leases += 1
             log.warning("outbox: lease on %s expired before it was settled", row.key)
-        elif error is None:
+        elif outcome is _Outcome.DELIVERED:
             self.stats.delivered += 1
-        elif retry_at is None:
+        elif outcome is _Outcome.DEAD:
             self.stats.dead += 1
             log.error("outbox: gave up on %s after %d attempts: %s", row.key, attempt, error)
         else:

@@ -1,7 +1,8 @@
 """A real HTTP receiver on a free loopback port (asyncio streams, HTTP/1.1 keep-alive).
 
-It records every complete request and answers from a script (then a default), so tests see
-exactly what a webhook, WeCom or DingTalk receiver would. ``StallListener`` accepts TCP
+It records every complete request and answers from a script (then a default), or from a
+``respond`` function when given one (a receiver with rules, like a rate-limited robot), so tests
+see exactly what a webhook, WeCom or DingTalk receiver would. ``StallListener`` accepts TCP
 connections and never answers: a receiver or broker that hangs.
 """
 
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -49,6 +51,7 @@ class HttpReceiver:
     default: tuple[int, bytes] = (200, ROBOT_OK)
     script: deque[tuple[int, bytes]] = field(default_factory=deque)
     requests: list[Received] = field(default_factory=list)
+    respond: Callable[[Received], tuple[int, bytes]] | None = None
     _server: asyncio.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
@@ -84,7 +87,10 @@ class HttpReceiver:
                 if request is None:
                     return
                 self.requests.append(request)
-                status, body = self.script.popleft() if self.script else self.default
+                if self.respond is not None:
+                    status, body = self.respond(request)
+                else:
+                    status, body = self.script.popleft() if self.script else self.default
                 head = (
                     f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n"

@@ -14,6 +14,7 @@ import pytest
 
 from alerts.errors import DeliveryError
 from alerts.notifications.channels.dingtalk import send_dingtalk
+from alerts.notifications.channels.text import robot_message
 from alerts.notifications.channels.webhook import send_webhook
 from alerts.notifications.channels.wecom import send_wecom
 from tests.alerts.receiver import HttpReceiver
@@ -68,7 +69,7 @@ async def test_webhook_non_2xx_is_a_failure(
 
 async def test_wecom_markdown_shape(receiver: HttpReceiver, client: httpx.AsyncClient) -> None:
     url = receiver.url("/cgi-bin/webhook/send?key=robot-key")
-    await send_wecom(client, url=url, key=PAYLOAD["id"], payload=PAYLOAD)
+    await send_wecom(client, url=url, key=PAYLOAD["id"], message=robot_message(PAYLOAD))
     [request] = receiver.requests
     assert request.query == {"key": "robot-key"}
     body = request.json()
@@ -91,10 +92,15 @@ async def test_robot_failures(
 ) -> None:
     receiver.answer(answer, answer)
     with pytest.raises(DeliveryError):
-        await send_wecom(client, url=receiver.url(), key="k", payload=PAYLOAD)
+        await send_wecom(client, url=receiver.url(), key="k", message=robot_message(PAYLOAD))
     with pytest.raises(DeliveryError):
         await send_dingtalk(
-            client, url=receiver.url(), secret=None, key="k", payload=PAYLOAD, timestamp_ms=1
+            client,
+            url=receiver.url(),
+            secret=None,
+            key="k",
+            message=robot_message(PAYLOAD),
+            timestamp_ms=1,
         )
 
 
@@ -105,7 +111,12 @@ async def test_dingtalk_signed_markdown_keeps_the_access_token(
     timestamp_ms = 1_700_000_000_123
     url = receiver.url("/robot/send?access_token=tok")
     await send_dingtalk(
-        client, url=url, secret=secret, key="k", payload=PAYLOAD, timestamp_ms=timestamp_ms
+        client,
+        url=url,
+        secret=secret,
+        key="k",
+        message=robot_message(PAYLOAD),
+        timestamp_ms=timestamp_ms,
     )
     [request] = receiver.requests
     # DingTalk's documented recipe: base64(HMAC-SHA256(secret, "ts\nsecret")), url-encoded.
@@ -131,7 +142,7 @@ async def test_dingtalk_without_secret_is_unsigned(
         url=receiver.url("/robot/send?access_token=tok"),
         secret=None,
         key="k",
-        payload=PAYLOAD,
+        message=robot_message(PAYLOAD),
         timestamp_ms=1,
     )
     assert receiver.requests[0].query == {"access_token": "tok"}

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.notifications.leases import claim
 from alerts.notifications.relay import Relay
+from alerts.orders.raising import handle_event
 from core.backoff import retry_delay
 from core.clock import utcnow
 from governance.model import Site
 from storage.relational.outbox_models import NotificationEndpoint, OutboxMessage
-from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, SHED_GREEN
+from tests.alerts.conftest import LIGHT_RED, PIPE_YELLOW, SHED_GREEN, T0, make_event
 from tests.alerts.outbox_helpers import (
     MqttSubscriber,
     add_endpoint,
@@ -38,6 +39,21 @@ NO_BROKER = f"mqtt://127.0.0.1:{free_port()}"
 
 async def _settled(sessions: async_sessionmaker[AsyncSession]) -> bool:
     return all(row.state != "pending" for row in await outbox(sessions))
+
+
+async def _commit_at(
+    sessions: async_sessionmaker[AsyncSession],
+    site: Site,
+    device_id: str,
+    code: str,
+    *,
+    active: bool,
+    later_s: float,
+) -> None:
+    """Raise or clear ``later_s`` after T0: a later event, never a redelivery of an earlier one."""
+    event = make_event(device_id, code, active=active, ts=T0 + timedelta(seconds=later_s))
+    async with sessions.begin() as session:
+        assert len(await handle_event(session, site=site, event=event, now=utcnow())) == 1
 
 
 def _by_channel(rows: list[OutboxMessage]) -> dict[str, OutboxMessage]:
@@ -191,8 +207,8 @@ async def test_two_relays_deliver_every_row_exactly_once(
                 Relay(sessions=sessions, settings=settings) as two,
             ):
                 for device_id, code in codes.items():
-                    await commit_fault(sessions, site, device_id, code, active=False)
-                    await commit_fault(sessions, site, device_id, code)
+                    await _commit_at(sessions, site, device_id, code, active=False, later_s=60)
+                    await _commit_at(sessions, site, device_id, code, active=True, later_s=120)
                 await until(lambda: _settled(sessions), "every row settled")
                 await until(lambda: len(subscriber.received()) == 9, "nine MQTT messages")
         rows = await outbox(sessions)
