@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     # Simulator cadence (for `fm simulate` / `fm demo`).
     simulate_interval_s: PositiveSeconds = 10.0
 
+    # Metrics listener of `fm gateway` (fm/metrics_listener.py, docs/metrics.md): it serves
+    # GET /metrics on this address; port 0 turns it off. The API serves /metrics on its own port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # A scrape waits this long for the relational gauges (open orders, outbox) before it answers
+    # without them, so a slow database never makes the gateway's own counters time out.
+    metrics_store_timeout_s: PositiveSeconds = 2.0
+
     @field_validator("admin_token")
     @classmethod
     def _reject_placeholder_token(cls, value: SecretStr | None) -> SecretStr | None:

@@ -17,7 +17,7 @@ from alerts.notifications.relay import Relay
 from core.mqtt import broker_address
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
-from fm.runner import alerts_intake, open_stores, serve_api
+from fm.runner import alerts_intake, open_stores, part_collectors, serve_api
 from fm.simulation import SimulatorThread, build_simulator
 from gateway.service import Gateway
 from gateway.state import SqlStateStore
@@ -92,10 +92,10 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             )
             simulated = len(site.devices)
         # Entered before the gateway: it stops after it and delivers the last notifications.
-        await stack.enter_async_context(
+        relay = await stack.enter_async_context(
             Relay(sessions=stores.sessions, settings=settings, site=site)
         )
-        await stack.enter_async_context(
+        sweeper = await stack.enter_async_context(
             EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
         )
         sink = await stack.enter_async_context(
@@ -116,5 +116,14 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             file=sys.stderr,
             flush=True,
         )
-        await serve_api(settings=settings, site=site, stores=stores, stop=stop, gateway=gateway)
+        # The API's /metrics shows every part of this one process (no separate metrics port).
+        collectors = part_collectors(gateway=gateway, intake=sink, relay=relay, sweeper=sweeper)
+        await serve_api(
+            settings=settings,
+            site=site,
+            stores=stores,
+            stop=stop,
+            gateway=gateway,
+            collectors=collectors,
+        )
     log.info("demo stopped")

@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import aiomqtt
 import uvicorn
+from prometheus_client import ProcessCollector
+from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerts.escalation.sweeper import EscalationSweeper
 from alerts.intake import EventIntake
+from alerts.metrics.parts import IntakeCollector, RelayCollector, SweeperCollector
 from alerts.notifications.relay import Relay
 from api.app import create_app
 from core.mqtt import broker_address
 from core.settings import Settings
-from fm.errors import StartupError
+from fm.listening import listen
+from fm.metrics_listener import MetricsListener
+from gateway.metrics import GatewayCollector
 from gateway.service import Gateway
 from gateway.state import SqlStateStore
 from governance.model import Site
@@ -99,24 +103,47 @@ class BrokerProbe:
             return False
 
 
+def part_collectors(
+    *, gateway: Gateway, intake: EventIntake, relay: Relay, sweeper: EscalationSweeper
+) -> list[Collector]:
+    """Prometheus collectors reading the live stats of the parts running in this process."""
+    return [
+        GatewayCollector(gateway.stats),
+        IntakeCollector(intake.stats),
+        RelayCollector(relay.stats),
+        SweeperCollector(sweeper.stats),
+    ]
+
+
 async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
-    """Gateway with alerts wired in, the notification relay and the escalation sweep."""
-    # The relay is entered first so it outlives the gateway and delivers the last changes;
-    # the intake next, so it commits the last events the gateway hands over.
-    async with (
-        Relay(sessions=stores.sessions, settings=settings, site=site),
-        EscalationSweeper(sessions=stores.sessions, site=site, settings=settings),
-        alerts_intake(settings=settings, site=site, stores=stores) as sink,
-        Gateway(
-            settings=settings,
-            site=site,
-            store=stores.timeseries,
-            sink=sink,
-            state_store=SqlStateStore(stores.sessions),
-        ),
-    ):
+    """Gateway with alerts wired in, the notification relay, the escalation sweep, and the
+    metrics listener (``FM_METRICS_PORT``; 0 turns it off)."""
+    relay = Relay(sessions=stores.sessions, settings=settings, site=site)
+    sweeper = EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
+    intake = alerts_intake(settings=settings, site=site, stores=stores)
+    gateway = Gateway(
+        settings=settings,
+        site=site,
+        store=stores.timeseries,
+        sink=intake,
+        state_store=SqlStateStore(stores.sessions),
+    )
+    collectors = [
+        ProcessCollector(registry=None),
+        *part_collectors(gateway=gateway, intake=intake, relay=relay, sweeper=sweeper),
+    ]
+    listener: contextlib.AbstractAsyncContextManager[object] = (
+        MetricsListener(settings=settings, sessions=stores.sessions, collectors=collectors)
+        if settings.metrics_port
+        else contextlib.nullcontext()
+    )
+    # The metrics listener is entered first: a taken port fails before anything connects, and
+    # the shutdown below stays visible to a scrape until the end. The relay is entered next so it
+    # outlives the gateway and delivers the last changes; the intake next, so it commits the last
+    # events the gateway hands over.
+    async with listener, relay, sweeper, intake, gateway:
         await stop.wait()
 
 
@@ -127,16 +154,21 @@ async def serve_api(
     stores: Stores,
     stop: asyncio.Event,
     gateway: Gateway | None = None,
+    collectors: Sequence[Collector] = (),
 ) -> None:
-    """Serve the API and dashboard with uvicorn until ``stop`` is set."""
+    """Serve the API and dashboard with uvicorn until ``stop`` is set.
+
+    ``collectors`` add the parts running in this process (``fm demo``) to the API's /metrics.
+    """
     app = create_app(
         settings,
         site=site,
         sessions=stores.sessions,
         timeseries=stores.timeseries,
         readiness=[GatewayProbe(gateway) if gateway is not None else BrokerProbe(settings)],
+        collectors=[ProcessCollector(registry=None), *collectors],
     )
-    sock = _listen(settings.http_host, settings.http_port)
+    sock = listen(settings.http_host, settings.http_port, port_setting="FM_HTTP_PORT")
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     # The caller owns SIGINT/SIGTERM (one stop event for every part), not uvicorn.
@@ -150,24 +182,3 @@ async def serve_api(
         stopping.cancel()
         await serving
         sock.close()
-
-
-class ListenError(StartupError):
-    """The HTTP port could not be bound."""
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """Bind the HTTP socket here, so a taken port is a clear error rather than uvicorn's exit."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ListenError(
-            f"cannot listen on {host}:{port} ({exc.strerror}); set FM_HTTP_PORT"
-        ) from exc
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock

@@ -65,6 +65,16 @@ def test_every_env_key_is_a_setting() -> None:
         assert set(service_env(name)) <= known, f"{name} sets an unknown FM_ variable"
 
 
+def test_the_gateway_exposes_its_metrics_port_on_every_interface(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in service_env("gateway").items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert settings.metrics_host == "0.0.0.0"
+    assert COMPOSE["services"]["gateway"]["expose"] == [str(settings.metrics_port)]
+
+
 def test_postgres_credentials_match_the_database_url() -> None:
     postgres = {
         k: interpolate(str(v)) for k, v in COMPOSE["services"]["postgres"]["environment"].items()

@@ -18,6 +18,7 @@ import pytest
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
 from tests.e2e.helpers import eventually, mosquitto_pub
+from tests.fm.metrics_text import parse
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -123,6 +124,14 @@ async def test_demo_opens_an_order_from_mosquitto_pub_and_stops_cleanly_on_ctrl_
         assert len(await orders() or []) == 1
         devices = (await client.get("/api/v1/devices")).json()
         assert len(devices) == len(site.devices)
+
+        # One process: the API's /metrics shows the gateway, intake, relay and sweeper too.
+        found = parse((await client.get("/metrics")).text)
+        assert found[("fm_gateway_messages_received_total", ())] >= 3
+        assert found[("fm_alerts_orders_opened_total", ())] >= 2
+        for series in ("fm_relay_claimed_total", "fm_escalation_rounds_total"):
+            assert (series, ()) in found
+        assert ("process_cpu_seconds_total", ()) in found
 
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(timeout=SHUTDOWN_S) == 0, demo.log.read_text()

@@ -43,6 +43,8 @@ def environment(
         "FM_DATA_DIR": str(tmp_path / "var"),
         "FM_ADMIN_TOKEN": TOKEN,
         "FM_HTTP_PORT": str(free_port()),
+        # A port of its own, so parallel test runs never fight over the default 9464.
+        "FM_METRICS_PORT": str(free_port()),
     }
     env.pop("FM_SITE_FILE", None)
     return env

@@ -1,0 +1,1 @@
+"""Prometheus collectors of the alerts side: intake, relay, sweeper, and the relational gauges."""
