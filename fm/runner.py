@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from alerts.escalation.sweeper import EscalationSweeper
 from alerts.intake import EventIntake
 from alerts.notifications.relay import Relay
+from alerts.orders.held_pages import HeldPageDecider
 from api.app import create_app
 from core.mqtt import broker_address
 from core.settings import Settings
@@ -102,12 +103,14 @@ class BrokerProbe:
 async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
-    """Gateway with alerts wired in, the notification relay and the escalation sweep."""
+    """Gateway with alerts wired in, the notification relay, the escalation sweep and the
+    grouping decision over held pages."""
     # The relay is entered first so it outlives the gateway and delivers the last changes;
     # the intake next, so it commits the last events the gateway hands over.
     async with (
         Relay(sessions=stores.sessions, settings=settings),
         EscalationSweeper(sessions=stores.sessions, site=site, settings=settings),
+        HeldPageDecider(sessions=stores.sessions, site=site, settings=settings),
         alerts_intake(settings=settings, site=site, stores=stores) as sink,
         Gateway(
             settings=settings,
