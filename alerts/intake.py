@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.errors import InvalidError, OpenOrderConflictError
 from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.grouping import GroupingPolicy
 from alerts.orders.incidents import handle_building_event
 from alerts.orders.raising import handle_event
 from core.backoff import Backoff
@@ -93,6 +94,7 @@ class EventIntake:
         self._site = site
         self._clock = clock
         self._reopen_window = timedelta(seconds=settings.reopen_window_s)
+        self._grouping = GroupingPolicy.of(settings, site)
         self._batch_max = settings.alerts_batch_max
         self._retry_initial_s = settings.alerts_retry_initial_s
         self._retry_max_s = settings.alerts_retry_max_s
@@ -248,7 +250,12 @@ class EventIntake:
             if event.device_id not in self._site.devices:
                 raise InvalidError(f"unknown device {event.device_id!r}")
             return await handle_event(
-                session, site=self._site, event=event, now=now, reopen_window=self._reopen_window
+                session,
+                site=self._site,
+                event=event,
+                now=now,
+                reopen_window=self._reopen_window,
+                grouping=self._grouping,
             )
         except InvalidError as exc:
             # Decided before any write of this event, so the batch's transaction stays usable.

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.grouping import GroupingPolicy
 from alerts.orders.incidents import handle_building_event
 from alerts.orders.raising import DEFAULT_REOPEN_WINDOW, handle_event
 from core.clock import Clock, utcnow
@@ -40,8 +41,10 @@ class AlertsSink:
         site: Site,
         clock: Clock = utcnow,
         reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+        grouping: GroupingPolicy | None = None,
     ) -> None:
         self._reopen_window = reopen_window
+        self._grouping = grouping  # None: every raise pages at once (no grouping hold)
         self._sessions = sessions
         self._site = site
         self._clock = clock
@@ -69,6 +72,7 @@ class AlertsSink:
                     event=event,
                     now=self._clock(),
                     reopen_window=self._reopen_window,
+                    grouping=self._grouping,
                 )
         except Exception:
             # One bad event must not stop the gateway loop; the next one gets a fresh session.

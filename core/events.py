@@ -34,14 +34,15 @@ class DeviceEvent:
 
 @dataclass(frozen=True, slots=True)
 class BuildingEvent:
-    """Root-cause grouping: many devices of one group (building, circuit, edge) share a fault.
+    """Many devices of one group (building, circuit, edge) share a fault, as reported by an
+    emitter that knows the wiring (the service's own grouping of pages lives in alerts).
 
     ``active`` says whether the building incident is open after this event; ``members`` are the
     device events it carries: raises that join the incident, clears of devices that are back.
     """
 
     building_id: str
-    group_id: str  # "building:<id>", "circuit:<id>" or "edge:<id>"
+    group_id: str  # "building:<id>", "circuit:<id>", "edge:<id>" ("community:", "street:")
     code: str
     active: bool
     severity: Severity

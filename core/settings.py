@@ -163,12 +163,19 @@ class Settings(BaseSettings):
     escalation_sweep_interval_s: PositiveSeconds = 15.0
     escalation_batch_size: int = Field(default=200, ge=1, le=10_000)
 
-    # Detection (gateway/state.py, gateway/ordering.py, gateway/correlation.py).
+    # Detection (gateway/state.py, gateway/ordering.py).
     gateway_checkpoint_interval_s: PositiveSeconds = 5.0
     reorder_window_s: float = Field(default=0.0, ge=0.0)
+    # Root-cause grouping (alerts/orders/grouping.py, docs/detection.md): how long the page of an
+    # offline / no_power episode waits, when a group (building, circuit, edge) is one incident,
+    # when many buildings are one community incident and many communities one street incident,
+    # and how often the held pages are decided.
     group_wait_s: PositiveSeconds = 60.0
     group_min_share: float = Field(default=0.6, gt=0.0, le=1.0)
     group_min_devices: int = Field(default=4, ge=2)
+    group_community_min_buildings: int = Field(default=3, ge=2)
+    group_street_min_communities: int = Field(default=2, ge=2)
+    group_decide_interval_s: PositiveSeconds = 1.0
 
     # Alerts intake (alerts/intake.py): the bounded queue between the gateway's loop and the
     # alerts transactions, the group-commit batch size, and how a store outage is retried.

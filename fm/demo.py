@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from alerts.escalation.sweeper import EscalationSweeper
 from alerts.notifications.relay import Relay
+from alerts.orders.held_pages import HeldPageDecider
 from core.mqtt import broker_address
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
@@ -97,6 +98,9 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
         )
         sweeper = await stack.enter_async_context(
             EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
+        )
+        await stack.enter_async_context(
+            HeldPageDecider(sessions=stores.sessions, site=site, settings=settings)
         )
         sink = await stack.enter_async_context(
             alerts_intake(settings=settings, site=site, stores=stores)

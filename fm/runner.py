@@ -18,6 +18,7 @@ from alerts.escalation.sweeper import EscalationSweeper
 from alerts.intake import EventIntake
 from alerts.metrics.parts import IntakeCollector, RelayCollector, SweeperCollector
 from alerts.notifications.relay import Relay
+from alerts.orders.held_pages import HeldPageDecider
 from api.app import create_app
 from core.mqtt import broker_address
 from core.settings import Settings
@@ -118,10 +119,11 @@ def part_collectors(
 async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
-    """Gateway with alerts wired in, the notification relay, the escalation sweep, and the
-    metrics listener (``FM_METRICS_PORT``; 0 turns it off)."""
+    """Gateway with alerts wired in, the notification relay, the escalation sweep, the
+    grouping decision over held pages and the metrics listener (``FM_METRICS_PORT``; 0 = off)."""
     relay = Relay(sessions=stores.sessions, settings=settings, site=site)
     sweeper = EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
+    decider = HeldPageDecider(sessions=stores.sessions, site=site, settings=settings)
     intake = alerts_intake(settings=settings, site=site, stores=stores)
     gateway = Gateway(
         settings=settings,
@@ -143,7 +145,7 @@ async def run_ingestion(
     # the shutdown below stays visible to a scrape until the end. The relay is entered next so it
     # outlives the gateway and delivers the last changes; the intake next, so it commits the last
     # events the gateway hands over.
-    async with listener, relay, sweeper, intake, gateway:
+    async with listener, relay, sweeper, decider, intake, gateway:
         await stop.wait()
 
 

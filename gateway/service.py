@@ -3,10 +3,11 @@
 ``Gateway`` is an async context manager owning three named tasks in one ``asyncio.TaskGroup``:
 ``gateway-mqtt`` (connect, subscribe, decode, rules, liveness; reconnects with jittered
 exponential backoff), ``gateway-writer`` (batched store writes), ``gateway-liveness`` (the
-silence sweep, the end of root-cause holds and of reorder waits) and, with a state store,
-``gateway-checkpoint``. Rule and liveness state live in the gateway object, so they survive
-reconnects; checkpoints (gateway/state.py) carry them across restarts. Device events pass through
-root-cause grouping (gateway/correlation.py) on their way to the sink.
+silence sweep and the end of reorder waits) and, with a state store, ``gateway-checkpoint``.
+Rule and liveness state live in the gateway object, so they survive reconnects; checkpoints
+(gateway/state.py) carry them across restarts. Device events go to the sink as they happen:
+root-cause grouping holds only pages, on the alerts side (alerts/orders/grouping.py), so a
+device's state is never held here.
 Every message is handled inside its own ``try``: a bad payload or a failing sink is counted and
 logged, never fatal.
 """
@@ -23,11 +24,10 @@ import aiomqtt
 
 from core.backoff import Backoff
 from core.clock import Clock, utcnow
-from core.events import AnyEvent, BuildingEvent, DeviceEvent, EventSink
+from core.events import DeviceEvent, EventSink
 from core.mqtt import broker_address
 from core.settings import Settings
 from gateway.acks import BrokerAcks, Receipt
-from gateway.correlation import Correlator, GroupingPolicy
 from gateway.decode import Decoder, DeviceReport, Reading, Rejection, StatusReport
 from gateway.errors import StateStoreError
 from gateway.liveness import Liveness
@@ -70,7 +70,6 @@ class Gateway:
         self._rules = RuleEngine(site, sequence=SequenceRule.from_settings(settings))
         self._liveness = Liveness(site=site, clock=clock)
         self._reorder = ReorderBuffer(window_s=settings.reorder_window_s)
-        self._correlator = Correlator(site=site, policy=GroupingPolicy.of(settings, site))
         self._checkpointer = (
             None
             if state_store is None
@@ -104,25 +103,14 @@ class Gateway:
         """The online/offline state of the devices."""
         return self._liveness
 
-    @property
-    def correlator(self) -> Correlator:
-        """Root-cause grouping of ``offline`` / ``no_power`` events."""
-        return self._correlator
-
     async def checkpoint(self) -> int:
         """Save the rule and liveness state (no-op without a state store); rows written.
 
         The state saved is never ahead of what is durable: it is taken now and written once
         every event published before it is committed and every point queued before it written
         (a redelivered message the saved state had already seen would be dropped as stale).
-        While root-cause grouping holds events no checkpoint is taken, so a crash restores an
-        older state and the devices' next reports raise those faults again (alerts folds
-        repeats into the open episode).
         """
         if self._checkpointer is None:
-            return 0
-        if self._correlator.next_due() is not None:
-            self.stats.checkpoints_deferred += 1
             return 0
         written = await self._checkpointer.checkpoint(settled=self._durable)
         self.stats.checkpoints += 1
@@ -211,12 +199,10 @@ class Gateway:
             log.info("restored rule and liveness state of %d devices", restored)
 
     async def _shut_down_cleanly(self) -> None:
-        """Evaluate readings still held for ordering, release held events, save the state."""
+        """Evaluate readings still held for ordering, then save the state."""
         try:
             for event in self._evaluate(list(self._reorder.drain())):
                 await self._emit(event)
-            for out in self._correlator.drain():
-                await self._publish(out)
             # Bounded: with the relational store down, the older checkpoint stays (safe).
             async with asyncio.timeout(self._settings.alerts_drain_timeout_s):
                 await self.checkpoint()
@@ -364,12 +350,7 @@ class Gateway:
         return tuple(events)
 
     async def _emit(self, event: DeviceEvent, receipt: Receipt | None = None) -> None:
-        """One device event through root-cause grouping to the sink."""
-        outs = self._correlator.offer(event, self._clock().timestamp())
-        for out in outs:
-            await self._publish(out, receipt)
-
-    async def _publish(self, event: AnyEvent, receipt: Receipt | None = None) -> None:
+        """One device event to the sink, acknowledged to the broker once it is committed."""
         async with self._emit_lock:
             on_committed = None
             if receipt is not None:
@@ -386,8 +367,6 @@ class Gateway:
                 log.exception("event sink failed on %r", event)
             else:
                 self.stats.events_emitted += 1
-                if isinstance(event, BuildingEvent):
-                    self.stats.grouped_events += len(event.members)
 
     # Liveness sweep ----------------------------------------------------------------------------
 
@@ -403,10 +382,6 @@ class Gateway:
                     events.extend(self._liveness.sweep())
                 for event in events:
                     await self._emit(event)
-                opened = self._correlator.incidents_opened
-                for out in self._correlator.due(now):
-                    await self._publish(out)
-                self.stats.incidents_opened += self._correlator.incidents_opened - opened
             except Exception:
                 self.stats.handler_errors += 1
                 log.exception("liveness sweep failed")

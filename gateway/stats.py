@@ -41,12 +41,9 @@ class GatewayStats:
     disconnects: int = 0
     checkpoints: int = 0  # state checkpoints written (gateway/state.py)
     checkpoint_errors: int = 0
-    checkpoints_deferred: int = 0  # skipped while root-cause grouping held events
     acks_sent: int = 0  # QoS 1 messages acknowledged once their points and events were durable
     acks_stale: int = 0  # not sent: the connection had gone (the broker delivers them again)
     reordered: int = 0  # readings that arrived out of ts order and were put back in order
-    incidents_opened: int = 0  # building incidents raised by root-cause grouping
-    grouped_events: int = 0  # device events folded into a building incident
 
     @property
     def rejected_total(self) -> int:

@@ -152,6 +152,8 @@ class GroupingOverrides:
     group_wait_s: float | None = None
     min_share: float | None = None
     min_devices: int | None = None
+    community_min_buildings: int | None = None
+    street_min_communities: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

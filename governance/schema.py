@@ -66,6 +66,8 @@ class GroupingSpec(Spec):
     group_wait_s: FiniteFloat | None = Field(default=None, gt=0)
     min_share: FiniteFloat | None = Field(default=None, gt=0, le=1)
     min_devices: int | None = Field(default=None, ge=2)
+    community_min_buildings: int | None = Field(default=None, ge=2)
+    street_min_communities: int | None = Field(default=None, ge=2)
 
 
 class StreetSpec(Spec):

@@ -31,7 +31,12 @@ def open_key(device_id: str, code: str) -> str:
 
 def incident_key(building_id: str, code: str) -> str:
     """The ``open_key`` of a building's incident order while it is open."""
-    return f"building:{building_id}:{code}"
+    return area_incident_key("building", building_id, code)
+
+
+def area_incident_key(scope: str, area_id: str, code: str) -> str:
+    """The ``open_key`` of a building, community or street incident order while it is open."""
+    return f"{scope}:{area_id}:{code}"
 
 
 def insert_skipping_conflicts(

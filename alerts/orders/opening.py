@@ -102,7 +102,7 @@ def _new_order(
     routing: OrderRouting, *, fault_code: str, detail: str, key: str, now: datetime
 ) -> NewOrder:
     return NewOrder(
-        scope=OrderScope.DEVICE if routing.device_id is not None else OrderScope.BUILDING,
+        scope=routing.scope,
         device_id=routing.device_id,
         fault_code=fault_code,
         severity=routing.severity.value,

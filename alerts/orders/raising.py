@@ -24,15 +24,18 @@ from alerts.orders.episodes import (
     not_before_its_start,
     open_episode,
 )
+from alerts.orders.grouping import GROUPED_CODES, GroupingPolicy
+from alerts.orders.holds import hold_page
+from alerts.orders.incidents import leave_incident
 from alerts.orders.keys import open_key
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, add_transition
 from alerts.orders.opening import open_order, restarted_clock
 from alerts.orders.routing import OrderRouting, route_fault
 from alerts.orders.versioned import locked_open_order, update_locked, update_order
-from core.events import DeviceEvent
+from core.events import DeviceEvent, EventSource
 from core.settings import Settings
 from governance.model import Site
-from sensors.catalogue import OFFLINE
+from sensors.catalogue import OFFLINE, Severity
 from sensors.profiles import PROFILES
 from storage.relational.models import Episode, OrderScope, OrderStatus, WorkOrder
 
@@ -54,15 +57,22 @@ async def handle_event(
     event: DeviceEvent,
     now: datetime,
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+    grouping: GroupingPolicy | None = None,
 ) -> list[OrderChange]:
     """Apply one event inside the caller's transaction; the order changes it caused.
 
     The changes are queued in the outbox in this same transaction: that is what makes "the
-    order change and its notification commit together" hold.
+    order change and its notification commit together" hold. With ``grouping``, the pages of
+    the codes it groups wait for its decision (``alerts.orders.holds``).
     """
     if event.active:
         changes = await raise_fault(
-            session, site=site, event=event, now=now, reopen_window=reopen_window
+            session,
+            site=site,
+            event=event,
+            now=now,
+            reopen_window=reopen_window,
+            grouping=grouping,
         )
     else:
         changes = await clear_fault(session, event=event, now=now)
@@ -77,9 +87,10 @@ async def raise_fault(
     event: DeviceEvent,
     now: datetime,
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+    grouping: GroupingPolicy | None = None,
 ) -> list[OrderChange]:
     """Open the fault's episode and its order's changes (first the order's own); none when the
-    episode was already open.
+    episode was already open or its page is held for grouping.
 
     A closed order of the same (device, fault) closed less than ``reopen_window`` ago is
     reopened (and counted) instead of opening a new one; a cancelled one never is.
@@ -96,6 +107,8 @@ async def raise_fault(
         await session.delete(episode)  # a repeat of a fault already recorded and cleared
         await session.flush()
         return []
+    if grouping is not None and grouping.holds(event.code):
+        return await hold_page(session, site=site, grouping=grouping, episode=episode, now=now)
     changes = await _open_or_recur(
         session, site=site, routing=routing, event=event, now=now, reopen_window=reopen_window
     )
@@ -117,7 +130,11 @@ async def clear_fault(
         ended_at=ended_at,
     )
     if episode is None or episode.work_order_id is None:
-        return []
+        return []  # no order (yet): a held page is decided, and dropped, when its hold ends
+    if episode.code in GROUPED_CODES:
+        left = await leave_incident(session, episode=episode, now=now)
+        if left is not None:
+            return left
     order = await update_order(
         session,
         WorkOrder.id == episode.work_order_id,
@@ -128,6 +145,34 @@ async def clear_fault(
     if order is None:  # the order was closed or cancelled meanwhile: nothing left to mark
         return []
     return [OrderChange.of(order, kind=ChangeKind.RECOVERED, at=now)]
+
+
+async def page_held_episode(
+    session: AsyncSession,
+    *,
+    site: Site,
+    episode: Episode,
+    now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+) -> list[OrderChange]:
+    """The device's own order for a held episode, still open, that no incident took."""
+    event = DeviceEvent(
+        device_id=episode.device_id,
+        code=episode.code,
+        active=True,
+        severity=Severity(episode.severity),
+        ts=episode.started_at,
+        source=EventSource(episode.source),
+        detail=episode.detail,
+    )
+    routing = route_fault(site, device_id=event.device_id, severity=event.severity)
+    changes = await _open_or_recur(
+        session, site=site, routing=routing, event=event, now=now, reopen_window=reopen_window
+    )
+    episode.work_order_id = changes[0].order_id
+    episode.page_due_at = None
+    await session.flush()
+    return changes
 
 
 def _event_time(event: DeviceEvent) -> datetime:

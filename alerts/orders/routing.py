@@ -29,6 +29,7 @@ from alerts.errors import UnknownBuildingError, UnknownDeviceError
 from alerts.escalation.rosters import on_duty_member
 from governance.model import CareColour, Site, Tier
 from sensors.catalogue import Severity
+from storage.relational.models import OrderScope
 
 #: How much a building's care colour raises priority within one severity (green lowest).
 CARE_RANK: Mapping[CareColour, int] = MappingProxyType(
@@ -55,6 +56,7 @@ class OrderRouting:
     tier: Tier
     severity: Severity
     priority: int
+    scope: OrderScope = OrderScope.DEVICE  # incidents: building, community or street
 
 
 def route_fault(site: Site, *, device_id: str, severity: Severity) -> OrderRouting:
@@ -94,6 +96,7 @@ def route_building(site: Site, *, building_id: str, severity: Severity) -> Order
         tier=Tier.GRID,
         severity=severity,
         priority=priority_of(severity=severity, care=building.care),
+        scope=OrderScope.BUILDING,
     )
 
 

@@ -98,10 +98,12 @@ class OrderStatus(StrEnum):
 
 
 class OrderScope(StrEnum):
-    """What a work order is about."""
+    """What a work order is about: one device, or an incident of many (root-cause grouping)."""
 
     DEVICE = "device"
     BUILDING = "building"
+    COMMUNITY = "community"
+    STREET = "street"
 
 
 class WorkOrder(Base):
@@ -170,5 +172,8 @@ class Episode(Base):
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
     # "device_id:code" while the episode is open, NULL once ended: one open episode per fault.
     open_key: Mapped[str | None] = mapped_column(String(140), unique=True)
+    # Root-cause grouping holds the page (not the episode): when the hold ends, the grouping
+    # decision gives the episode an order, an incident, or nothing (it ended meanwhile).
+    page_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
     __table_args__ = (Index("ix_episodes_device_started", "device_id", "started_at"),)

@@ -1,5 +1,6 @@
 """Root-cause grouping end to end: 30 silent devices → ONE building incident and ONE building
-order (real Mosquitto, gateway, AlertsSink on a migrated SQLite); one silent device → only it."""
+order (real Mosquitto, gateway, AlertsSink and the held-page decision on a migrated SQLite); one
+silent device → only it. Devices show offline at once; only the order waits for the hold."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.orders.grouping import GroupingPolicy
+from alerts.orders.held_pages import HeldPageDecider
 from alerts.orders.incidents import incident_devices
 from alerts.orders.keys import incident_key
 from alerts.sink import AlertsSink
 from core.clock import ManualClock
+from core.settings import Settings
 from gateway.service import Gateway
+from governance.model import Site
 from sensors.catalogue import OFFLINE
 from sensors.profiles import PROFILES
 from storage.relational.models import Episode, OrderScope, WorkOrder
@@ -31,6 +36,24 @@ GROUP_WAIT_S = 60.0
 HEALTHY = {"lamp_on": False, "current_a": 0.0, "voltage_v": 221.0}
 
 
+def alerts_side(
+    sessions: async_sessionmaker[AsyncSession], site: Site, clock: ManualClock
+) -> tuple[AlertsSink, HeldPageDecider]:
+    """The sink with the grouping hold in force, and the decision over held pages."""
+    settings = Settings(group_wait_s=GROUP_WAIT_S)
+    grouping = GroupingPolicy.of(settings, site)
+    sink = AlertsSink(sessions=sessions, site=site, clock=clock, grouping=grouping)
+    return sink, HeldPageDecider(sessions=sessions, site=site, settings=settings, clock=clock)
+
+
+async def open_episodes(sessions: async_sessionmaker[AsyncSession]) -> list[Episode]:
+    """Episodes still open: what the device list shows as offline."""
+    async with sessions() as session:
+        return list(
+            (await session.scalars(select(Episode).where(Episode.ended_at.is_(None)))).all()
+        )
+
+
 async def speak(gateway: Gateway, mosquitto: MosquittoServer, devices: tuple[str, ...]) -> None:
     """Each device sends one healthy reading (stamped by the gateway's clock) and it is taken."""
     expected = gateway.stats.accepted + len(devices)
@@ -44,26 +67,24 @@ async def test_thirty_devices_going_silent_raise_exactly_one_building_incident_a
 ) -> None:
     clock = ManualClock(START)
     site = tower_site()
-    alerts = AlertsSink(sessions=sessions, site=site, clock=clock)
+    alerts, decider = alerts_side(sessions, site, clock)
     async with running_gateway(
         mosquitto, site, sink=alerts, clock=clock, group_wait_s=GROUP_WAIT_S
     ) as (gateway, sink):
         await speak(gateway, mosquitto, TOWER_LIGHTS)
         clock.advance(SILENCE_LIMIT_S)  # the whole tower loses power and goes silent
-        await until(
-            lambda: all(gateway.liveness.is_offline(d) for d in TOWER_LIGHTS), "all 30 offline"
-        )
-        assert gateway.correlator.next_due() is not None  # the wave is held, nothing sent yet
-        assert sink.events == [] and sink.incidents == []
+        await until(lambda: alerts.stats.handled == TOWER_SIZE, "30 offline events committed")
+        # State at once: every device is offline now; only the order waits for the hold.
+        assert len(await open_episodes(sessions)) == TOWER_SIZE
+        assert (await decider.decide_once()).changes == []
+        async with sessions() as session:
+            assert (await session.scalars(select(WorkOrder))).all() == []
         clock.advance(GROUP_WAIT_S)
-        await until(lambda: sink.incidents, "the building incident")
-        await until(lambda: alerts.stats.handled == 1, "alerts handled the incident")
+        await decider.decide_once()
 
-        (incident,) = sink.incidents
-        assert sink.events == []  # not one per-device event
-        assert (incident.building_id, incident.code, incident.active) == (TOWER, OFFLINE, True)
-        assert sorted(incident.device_ids) == sorted(TOWER_LIGHTS)
-        assert gateway.stats.incidents_opened == 1
+        assert sorted(e.device_id for e in sink.events) == sorted(TOWER_LIGHTS)
+        assert sink.incidents == []  # the gateway groups nothing: alerts does
+        assert (decider.stats.grouped, decider.stats.opened) == (TOWER_SIZE, 1)
         async with sessions() as session:
             orders = (await session.scalars(select(WorkOrder))).all()
             (order,) = orders
@@ -83,12 +104,11 @@ async def test_thirty_devices_going_silent_raise_exactly_one_building_incident_a
 
         # Power is back: every device speaks again; the last one back closes the incident.
         await speak(gateway, mosquitto, TOWER_LIGHTS)
-        await until(lambda: not sink.incidents[-1].active, "the incident closed")
-        await until(lambda: alerts.stats.handled == 1 + TOWER_SIZE, "alerts handled every return")
-        assert len(sink.incidents) == 1 + TOWER_SIZE and sink.events == []
+        await until(lambda: alerts.stats.handled == 2 * TOWER_SIZE, "alerts handled every return")
+        assert alerts.stats.recovered == 1  # the last one back closed the incident
         async with sessions() as session:
             (order,) = (await session.scalars(select(WorkOrder))).all()
-            assert order.recovered_at is not None
+            assert order.recovered_at is not None and order.recovered_at >= order.created_at
             episodes = (await session.scalars(select(Episode))).all()
             assert len(episodes) == TOWER_SIZE and all(e.ended_at for e in episodes)
             attached = await incident_devices(session, order_id=order.id)
@@ -102,6 +122,7 @@ async def test_one_device_going_silent_raises_only_that_device(
     site = tower_site()
     alerts = AlertsSink(sessions=sessions, site=site, clock=clock)
     dead, alive = TOWER_LIGHTS[0], TOWER_LIGHTS[1:]
+    alerts, decider = alerts_side(sessions, site, clock)
     async with running_gateway(
         mosquitto, site, sink=alerts, clock=clock, group_wait_s=GROUP_WAIT_S
     ) as (gateway, sink):
@@ -109,12 +130,12 @@ async def test_one_device_going_silent_raises_only_that_device(
         clock.advance(SILENCE_LIMIT_S / 2)
         await speak(gateway, mosquitto, alive)  # the rest keep their heartbeat
         clock.advance(SILENCE_LIMIT_S / 2)
-        await until(lambda: gateway.correlator.next_due() is not None, "the offline event held")
-        clock.advance(GROUP_WAIT_S)
-        await until(lambda: sink.events, "the device's own offline event")
-        await until(lambda: alerts.stats.handled == 1, "alerts handled it")
-
+        await until(lambda: alerts.stats.handled == 1, "the offline event committed at once")
         assert [(e.device_id, e.code, e.active) for e in sink.events] == [(dead, OFFLINE, True)]
+        assert [e.device_id for e in await open_episodes(sessions)] == [dead]
+        clock.advance(GROUP_WAIT_S)
+        await decider.decide_once()
+
         assert sink.incidents == []
         async with sessions() as session:
             (order,) = (await session.scalars(select(WorkOrder))).all()

@@ -32,8 +32,6 @@ GATEWAY_SERIES = {
     "reordered": "fm_gateway_reordered_readings_total",
     "events_emitted": "fm_gateway_events_emitted_total",
     "sink_errors": "fm_gateway_sink_errors_total",
-    "incidents_opened": "fm_gateway_incidents_opened_total",
-    "grouped_events": "fm_gateway_grouped_events_total",
     "points_written": "fm_gateway_points_written_total",
     "points_dropped": "fm_gateway_points_dropped_total",
     "pending_points": "fm_gateway_points_pending",
@@ -47,7 +45,6 @@ GATEWAY_SERIES = {
     "disconnects": "fm_gateway_disconnects_total",
     "checkpoints": "fm_gateway_checkpoints_total",
     "checkpoint_errors": "fm_gateway_checkpoint_errors_total",
-    "checkpoints_deferred": "fm_gateway_checkpoints_deferred_total",
     "acks_sent": "fm_gateway_acks_sent_total",
     "acks_stale": "fm_gateway_acks_stale_total",
 }

@@ -102,6 +102,7 @@ async def test_migrated_schema_has_the_keys_the_service_relies_on(engine: AsyncE
         "ix_work_orders_grid_id",
         "ix_work_orders_team_id",
         "ix_episodes_device_started",
+        "ix_episodes_page_due_at",  # the grouping decision's due held pages
     }
     assert schema["version"]["nullable"] is False
 
