@@ -99,7 +99,7 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
         sweeper = await stack.enter_async_context(
             EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
         )
-        await stack.enter_async_context(
+        decider = await stack.enter_async_context(
             HeldPageDecider(sessions=stores.sessions, site=site, settings=settings)
         )
         sink = await stack.enter_async_context(
@@ -121,7 +121,9 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             flush=True,
         )
         # The API's /metrics shows every part of this one process (no separate metrics port).
-        collectors = part_collectors(gateway=gateway, intake=sink, relay=relay, sweeper=sweeper)
+        collectors = part_collectors(
+            gateway=gateway, intake=sink, relay=relay, sweeper=sweeper, decider=decider
+        )
         await serve_api(
             settings=settings,
             site=site,

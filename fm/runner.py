@@ -16,7 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerts.escalation.sweeper import EscalationSweeper
 from alerts.intake import EventIntake
-from alerts.metrics.parts import IntakeCollector, RelayCollector, SweeperCollector
+from alerts.metrics.parts import (
+    GroupingCollector,
+    IntakeCollector,
+    RelayCollector,
+    SweeperCollector,
+)
 from alerts.notifications.relay import Relay
 from alerts.orders.held_pages import HeldPageDecider
 from api.app import create_app
@@ -105,7 +110,12 @@ class BrokerProbe:
 
 
 def part_collectors(
-    *, gateway: Gateway, intake: EventIntake, relay: Relay, sweeper: EscalationSweeper
+    *,
+    gateway: Gateway,
+    intake: EventIntake,
+    relay: Relay,
+    sweeper: EscalationSweeper,
+    decider: HeldPageDecider,
 ) -> list[Collector]:
     """Prometheus collectors reading the live stats of the parts running in this process."""
     return [
@@ -113,6 +123,7 @@ def part_collectors(
         IntakeCollector(intake.stats),
         RelayCollector(relay.stats),
         SweeperCollector(sweeper.stats),
+        GroupingCollector(decider.stats),
     ]
 
 
@@ -134,7 +145,9 @@ async def run_ingestion(
     )
     collectors = [
         ProcessCollector(registry=None),
-        *part_collectors(gateway=gateway, intake=intake, relay=relay, sweeper=sweeper),
+        *part_collectors(
+            gateway=gateway, intake=intake, relay=relay, sweeper=sweeper, decider=decider
+        ),
     ]
     listener: contextlib.AbstractAsyncContextManager[object] = (
         MetricsListener(settings=settings, sessions=stores.sessions, collectors=collectors)

@@ -20,6 +20,7 @@ from alerts.escalation.sweeper import SweepStats
 from alerts.intake import IntakeStats
 from alerts.notifications.relay import RelayStats
 from alerts.orders.changes import ChangeKind
+from alerts.orders.held_pages import DecisionStats
 
 
 class IntakeCollector(Collector):
@@ -142,6 +143,35 @@ class SweeperCollector(Collector):
             ("fm_escalation_escalated", "Orders escalated one tier", stats.escalated),
             ("fm_escalation_reminded", "Order and department reminders", stats.reminded),
             ("fm_escalation_failed_rounds", "Sweep rounds that raised", stats.failed),
+        )
+        for name, documentation, value in counters:
+            yield CounterMetricFamily(name, documentation, value=value)
+
+
+class GroupingCollector(Collector):
+    """``fm_grouping_*``: what the decision over held pages (root-cause grouping) did."""
+
+    def __init__(self, stats: DecisionStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        """One counter per decision statistic."""
+        stats = self._stats
+        counters = (
+            ("fm_grouping_rounds", "Decision rounds that committed", stats.rounds),
+            (
+                "fm_grouping_pages_dropped",
+                "Held pages whose outage ended inside the hold: nobody paged",
+                stats.dropped,
+            ),
+            ("fm_grouping_pages_grouped", "Held pages that joined an incident", stats.grouped),
+            (
+                "fm_grouping_pages_own_orders",
+                "Held pages that became the device's own order",
+                stats.own_orders,
+            ),
+            ("fm_grouping_orders_opened", "Orders opened (incidents and own)", stats.opened),
+            ("fm_grouping_failed_rounds", "Decision rounds that failed", stats.failed),
         )
         for name, documentation, value in counters:
             yield CounterMetricFamily(name, documentation, value=value)

@@ -14,9 +14,15 @@ from prometheus_client.registry import Collector
 
 from alerts.escalation.sweeper import SweepStats
 from alerts.intake import IntakeStats
-from alerts.metrics.parts import IntakeCollector, RelayCollector, SweeperCollector
+from alerts.metrics.parts import (
+    GroupingCollector,
+    IntakeCollector,
+    RelayCollector,
+    SweeperCollector,
+)
 from alerts.notifications.relay import RelayStats
 from alerts.orders.changes import ChangeKind
+from alerts.orders.held_pages import DecisionStats
 from gateway.decode import RejectReason
 from gateway.metrics import GatewayCollector
 from gateway.stats import GatewayStats
@@ -76,6 +82,14 @@ RELAY_SERIES = {
     "rate_limited": "fm_relay_rate_limited_total",
     "robot_backoffs": "fm_relay_robot_backoffs_total",
 }
+GROUPING_SERIES = {
+    "rounds": "fm_grouping_rounds_total",
+    "dropped": "fm_grouping_pages_dropped_total",
+    "grouped": "fm_grouping_pages_grouped_total",
+    "own_orders": "fm_grouping_pages_own_orders_total",
+    "opened": "fm_grouping_orders_opened_total",
+    "failed": "fm_grouping_failed_rounds_total",
+}
 SWEEP_SERIES = {
     "rounds": "fm_escalation_rounds_total",
     "escalated": "fm_escalation_escalated_total",
@@ -87,6 +101,7 @@ CASES: list[tuple[type[Any], type[Collector], dict[str, str]]] = [
     (IntakeStats, IntakeCollector, INTAKE_SERIES),
     (RelayStats, RelayCollector, RELAY_SERIES),
     (SweepStats, SweeperCollector, SWEEP_SERIES),
+    (DecisionStats, GroupingCollector, GROUPING_SERIES),
 ]
 
 

@@ -14,9 +14,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.escalation.sweeper import SweepStats
 from alerts.intake import IntakeStats
-from alerts.metrics.parts import IntakeCollector, RelayCollector, SweeperCollector
+from alerts.metrics.parts import (
+    GroupingCollector,
+    IntakeCollector,
+    RelayCollector,
+    SweeperCollector,
+)
 from alerts.metrics.stores import Snapshot, open_orders_families, outbox_family
 from alerts.notifications.relay import RelayStats
+from alerts.orders.held_pages import DecisionStats
 from api.metrics.http import HttpMetrics
 from fm.cli import EXIT_STARTUP
 from fm.listening import listen
@@ -44,6 +50,7 @@ def exposed_families() -> dict[str, str]:
         IntakeCollector(IntakeStats()),
         RelayCollector(RelayStats()),
         SweeperCollector(SweepStats()),
+        GroupingCollector(DecisionStats()),
         Snapshot([*open_orders_families({}), outbox_family({})]),
         http,
     ):
