@@ -13,7 +13,7 @@ by a later reading that no longer matches, and a rule never raises what the devi
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,6 +283,20 @@ class RuleEngine:
                     "faults": faults,
                 }
         return out
+
+    def adopt_open(self, open_faults: Mapping[str, Collection[str]]) -> int:
+        """Mark raised the faults committed as open (device → codes); how many were not."""
+        adopted = 0
+        for device_id, codes in open_faults.items():
+            rules = self._devices.get(device_id)
+            if rules is None:
+                continue
+            for code in codes:
+                index = rules.index.get(code)
+                if index is not None and not rules.states[index].active:
+                    rules.states[index].reset(active=True)
+                    adopted += 1
+        return adopted
 
     def restore(self, snapshot: Mapping[str, Mapping[str, Any]]) -> None:
         """Load a ``snapshot()``; devices and codes the site no longer has are ignored."""

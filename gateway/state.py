@@ -22,10 +22,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock, utcnow
+from core.events import EventSource
 from gateway.errors import StateStoreError
 from gateway.liveness import Liveness
 from gateway.rules import RuleEngine
 from storage.relational.detection_models import GatewayState
+from storage.relational.models import Episode
 
 DeviceState = dict[str, Any]
 
@@ -41,6 +43,10 @@ class StateStore(Protocol):
         self, changed: Mapping[str, str], removed: Collection[str], *, now: datetime
     ) -> None:
         """Upsert ``changed`` (device → JSON) and delete ``removed``, atomically."""
+        ...
+
+    async def open_faults(self) -> dict[str, set[str]]:
+        """Fault codes with a committed, still open episode, by device (what alerts holds)."""
         ...
 
 
@@ -78,6 +84,21 @@ class SqlStateStore:
         except SQLAlchemyError as exc:
             raise StateStoreError(str(exc), operation="save") from exc
 
+    async def open_faults(self) -> dict[str, set[str]]:
+        # Faults the rules raise or devices report; liveness keeps its own state.
+        query = select(Episode.device_id, Episode.code).where(
+            Episode.ended_at.is_(None), Episode.source != EventSource.LIVENESS.value
+        )
+        try:
+            async with self._sessions() as session:
+                rows = (await session.execute(query)).all()
+        except SQLAlchemyError as exc:
+            raise StateStoreError(str(exc), operation="load") from exc
+        faults: dict[str, set[str]] = {}
+        for device_id, code in rows:
+            faults.setdefault(device_id, set()).add(code)
+        return faults
+
 
 def _upsert(session: AsyncSession, changed: Mapping[str, str], now: datetime) -> Any:
     rows = [{"device_id": d, "state": s, "updated_at": now} for d, s in changed.items()]
@@ -95,10 +116,14 @@ class MemoryStateStore:
 
     def __init__(self) -> None:
         self.rows: dict[str, str] = {}
+        self.open: dict[str, set[str]] = {}  # stands in for open episodes
         self.saves = 0
 
     async def load(self) -> dict[str, DeviceState]:
         return {device_id: json.loads(state) for device_id, state in self.rows.items()}
+
+    async def open_faults(self) -> dict[str, set[str]]:
+        return {device_id: set(codes) for device_id, codes in self.open.items()}
 
     async def save(
         self, changed: Mapping[str, str], removed: Collection[str], *, now: datetime
@@ -126,6 +151,10 @@ class Checkpointer:
         states = await self._store.load()
         self._rules.restore({d: s["rules"] for d, s in states.items() if s.get("rules")})
         self._liveness.restore({d: s["liveness"] for d, s in states.items() if s.get("liveness")})
+        # A checkpoint may lag what alerts committed (it is written only once that is durable):
+        # a fault whose raise committed after the last checkpoint is raised again here, so the
+        # next healthy reading clears it rather than leaving its episode open.
+        self._rules.adopt_open(await self._store.open_faults())
         self._written = {d: _dumps(s) for d, s in states.items()}
         return len(states)
 

@@ -16,6 +16,7 @@ from gateway.state import Checkpointer, MemoryStateStore, SqlStateStore
 from sensors.catalogue import OFFLINE
 from sensors.profiles import PROFILES
 from storage.relational.detection_models import GatewayState
+from storage.relational.models import Episode
 from tests.gateway.sites import LIGHT, PIPE, SHED, small_site
 
 START = datetime(2025, 6, 1, 20, 0, tzinfo=UTC)
@@ -122,3 +123,45 @@ async def test_the_memory_store_round_trips_the_same_state() -> None:
     await restored.checkpointer.restore()
     assert restored.rules.snapshot() == process.rules.snapshot()
     assert restored.checkpointer.device_states() == process.checkpointer.device_states()
+
+
+async def test_a_fault_committed_after_the_last_checkpoint_is_cleared_after_a_restart(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The checkpoint lags what alerts committed: the open episode, not the checkpoint, says
+    the fault is raised, so the first healthy reading after the restart clears it."""
+    clock = ManualClock(START)
+    t0 = START.timestamp()
+    store = MemoryStateStore()
+    store.open = {LIGHT: {"short_circuit"}}  # committed, but no checkpoint was saved since
+    restarted = Process(store, clock)
+    await restarted.checkpointer.restore()
+
+    healthy = {"lamp_on": True, "current_a": 0.4, "voltage_v": 221.0}
+    assert restarted.read(LIGHT, t0 + 1, healthy) == [f"{LIGHT}:short_circuit:cleared"]
+    assert restarted.read(LIGHT, t0 + 2, healthy) == []
+
+
+async def test_open_faults_come_from_open_rule_and_device_episodes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        for code, source, ended in (
+            ("short_circuit", "rule", None),
+            ("lamp_failure", "rule", START),
+            (OFFLINE, "liveness", None),
+        ):
+            session.add(
+                Episode(
+                    device_id=LIGHT,
+                    code=code,
+                    severity="major",
+                    source=source,
+                    detail="",
+                    started_at=START,
+                    ended_at=ended,
+                    open_key=None if ended else f"{LIGHT}:{code}",
+                )
+            )
+
+    assert await SqlStateStore(sessions).open_faults() == {LIGHT: {"short_circuit"}}
