@@ -87,6 +87,7 @@ def gateway(mosquitto: MosquittoServer, tmp_path: Path) -> Iterator[Gateway]:
         "FM_ADMIN_TOKEN": "crash-test-token-0123456789abcdef",
         "FM_GATEWAY_CHECKPOINT_INTERVAL_S": "0.2",
         "FM_LOG_LEVEL": "INFO",
+        "FM_METRICS_PORT": "0",  # no listener: runs in parallel with other gateways
     }
     env.pop("FM_SITE_FILE", None)
     upgrade = subprocess.run(
