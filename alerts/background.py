@@ -7,11 +7,38 @@ them, leaving it cancels them all and waits until they are done.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 Loop = Callable[[], Coroutine[Any, Any, None]]
+
+
+class CountsFailures(Protocol):
+    """Stats with a ``failed`` counter."""
+
+    failed: int
+
+
+def every(
+    interval_s: float, step: Callable[[], Awaitable[object]], *, stats: CountsFailures, what: str
+) -> Loop:
+    """A loop running ``step`` every ``interval_s``. A failure (a database hiccup) is counted
+    in ``stats.failed`` and logged, and the next round tries again: the loop never ends."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await step()
+            except Exception:
+                stats.failed += 1
+                log.exception("alerts: %s failed", what)
+            await asyncio.sleep(interval_s)
+
+    return loop
 
 
 class BackgroundLoops:

@@ -8,20 +8,16 @@ Several replicas may run one each: the sweep itself is safe against double escal
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.background import BackgroundLoops, LoopOwner
+from alerts.background import BackgroundLoops, LoopOwner, every
 from alerts.escalation.sweep import sweep
 from alerts.orders.changes import ChangeKind, OrderChange
 from core.clock import Clock, utcnow
 from core.settings import Settings
 from governance.model import Site
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -70,15 +66,6 @@ class EscalationSweeper(LoopOwner):
         return changes
 
     async def __aenter__(self) -> EscalationSweeper:
-        self._loops.start({"alerts-escalation": self._run})
+        sweeps = every(self._interval_s, self.sweep_once, stats=self.stats, what="escalation sweep")
+        self._loops.start({"alerts-escalation": sweeps})
         return self
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except Exception:
-                # A database hiccup must not end escalation; the next round retries.
-                self.stats.failed += 1
-                log.exception("alerts: escalation sweep failed")
-            await asyncio.sleep(self._interval_s)

@@ -14,8 +14,6 @@ Nothing here touches an episode that ended: no order is created for a device alr
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.background import BackgroundLoops, LoopOwner
+from alerts.background import BackgroundLoops, LoopOwner, every
 from alerts.notifications.outbox import record_changes
 from alerts.orders.changes import ChangeKind, OrderChange
 from alerts.orders.grouping import GroupingPolicy, Topology, plan
@@ -33,8 +31,6 @@ from core.clock import Clock, utcnow
 from core.settings import Settings
 from governance.model import Site
 from storage.relational.models import Episode
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -176,15 +172,9 @@ class HeldPageDecider(LoopOwner):
         return decided
 
     async def __aenter__(self) -> HeldPageDecider:
-        self._loops.start({"alerts-held-pages": self._run})
+        # A failed round leaves the pages held: the next round decides them.
+        decisions = every(
+            self._interval_s, self.decide_once, stats=self.stats, what="deciding held pages"
+        )
+        self._loops.start({"alerts-held-pages": decisions})
         return self
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.decide_once()
-            except Exception:
-                # A database hiccup must not end the decisions; the pages stay held till next.
-                self.stats.failed += 1
-                log.exception("alerts: deciding held pages failed")
-            await asyncio.sleep(self._interval_s)
