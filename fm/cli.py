@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -60,6 +61,11 @@ def load_site_or_fail(path: Path) -> Site:
 
 def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     """Run ``main(stop)`` on a fresh loop; SIGINT/SIGTERM set ``stop`` for a clean shutdown."""
+
+    # Everything loaded so far (code, the site) lives for the whole process: moved out of the
+    # collector's reach, it is not scanned again by every full collection, which would otherwise
+    # stall the event loop the gateway and alerts share (tens of ms under a fault storm).
+    gc.freeze()
 
     async def runner() -> None:
         stop = asyncio.Event()
