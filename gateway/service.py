@@ -173,18 +173,7 @@ class Gateway:
                 self._writer.close()
                 await asyncio.wait({writer})
                 self._connected = False
-                stats = self.stats
-                log.info(
-                    "gateway stopped: %d messages received, %d accepted, %d rejected, %d stale, "
-                    "%d points written, %d dropped, %d acknowledged",
-                    stats.received,
-                    stats.accepted,
-                    stats.rejected_total,
-                    stats.stale,
-                    stats.points_written,
-                    stats.points_dropped,
-                    stats.acks_sent,
-                )
+                log.info("gateway stopped: %s", self.stats.summary())
 
     async def _restore(self) -> None:
         if self._checkpointer is None:

@@ -55,6 +55,15 @@ class GatewayStats:
         """Dropped metrics, all reasons and metrics together."""
         return sum(self.dropped_metrics.values())
 
+    def summary(self) -> str:
+        """One line for the log: what came in and what became of it."""
+        return (
+            f"{self.received} messages received, {self.accepted} accepted, "
+            f"{self.rejected_total} rejected, {self.stale} stale, "
+            f"{self.points_written} points written, {self.points_dropped} dropped, "
+            f"{self.acks_sent} acknowledged"
+        )
+
     def reject(self, reason: str) -> int:
         """Count one rejected message; returns the new count for that reason."""
         count = self.rejected.get(reason, 0) + 1
