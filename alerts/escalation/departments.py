@@ -30,27 +30,36 @@ async def dispatch_departments(
     session: AsyncSession, *, site: Site, order: WorkOrder, times: SlaTimes, now: datetime
 ) -> list[OrderChange]:
     """Dispatch every department handling the order's fault; one DISPATCHED fact each."""
-    departments = site.departments_for(order.fault_code)
-    if not departments:
-        return []
-    ack_due_at = now + timedelta(seconds=times.department_ack_s)
-    changes: list[OrderChange] = []
-    for department in departments:
-        session.add(
-            DepartmentDispatch(
-                order_id=order.id,
-                department_id=department.id,
-                dispatched_at=now,
-                ack_due_at=ack_due_at,
-                next_reminder_at=ack_due_at,  # the first reminder is the missed deadline
-                reminders=0,
-            )
-        )
-        changes.append(
-            OrderChange.of(order, kind=ChangeKind.DISPATCHED, at=now, department_id=department.id)
-        )
-    await session.flush()
+    rows, changes = department_dispatches(site=site, order=order, times=times, now=now)
+    if rows:
+        session.add_all(rows)
+        await session.flush()
     return changes
+
+
+def department_dispatches(
+    *, site: Site, order: WorkOrder, times: SlaTimes, now: datetime
+) -> tuple[list[DepartmentDispatch], list[OrderChange]]:
+    """The dispatch rows (not yet added) of every department handling the order's fault, and
+    one DISPATCHED fact each: a batch adds the rows of many orders and flushes once."""
+    departments = site.departments_for(order.fault_code)
+    ack_due_at = now + timedelta(seconds=times.department_ack_s)
+    rows = [
+        DepartmentDispatch(
+            order_id=order.id,
+            department_id=department.id,
+            dispatched_at=now,
+            ack_due_at=ack_due_at,
+            next_reminder_at=ack_due_at,  # the first reminder is the missed deadline
+            reminders=0,
+        )
+        for department in departments
+    ]
+    changes = [
+        OrderChange.of(order, kind=ChangeKind.DISPATCHED, at=now, department_id=department.id)
+        for department in departments
+    ]
+    return rows, changes
 
 
 async def list_dispatches(session: AsyncSession, *, order_id: int) -> list[DepartmentDispatch]:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.notifications.destinations import Destination, destinations
 from alerts.orders.changes import OrderChange
 from alerts.orders.fields import ORDER_FIELDS
-from alerts.orders.keys import insert_skipping_conflicts
+from alerts.orders.keys import insert_skipping_conflicts, statement_chunks
 from governance.model import Site
 from storage.relational.outbox_models import (
     Channel,
@@ -128,10 +128,10 @@ async def enabled_endpoints(session: AsyncSession) -> list[NotificationEndpoint]
 
 async def insert_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> int:
     """Insert outbox rows, skipping keys already present; how many were new."""
-    if not rows:
-        return 0
-    statement = insert_skipping_conflicts(
-        session, OutboxMessage, rows, unique=OutboxMessage.idempotency_key
-    )
-    inserted = await session.scalars(statement.returning(OutboxMessage.id))
-    return len(inserted.all())
+    new = 0
+    for chunk in statement_chunks(rows):  # a storm's rows in a few multi-row statements
+        statement = insert_skipping_conflicts(
+            session, OutboxMessage, chunk, unique=OutboxMessage.idempotency_key
+        )
+        new += len((await session.scalars(statement.returning(OutboxMessage.id))).all())
+    return new

@@ -11,7 +11,7 @@ event's changes would no longer be atomic. The conflict clause has no such trap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +22,11 @@ from alerts.errors import UnsupportedDatabaseError
 from storage.relational.models import Episode, WorkOrder
 
 Keyed = TypeVar("Keyed", Episode, WorkOrder)
+Row = TypeVar("Row", bound=Mapping[str, Any])
+
+#: Bound parameters one statement may carry: SQLite's limit (32,766 since 3.32) is the lower of
+#: the two databases' (PostgreSQL allows 65,535), so a multi-row INSERT is cut to fit it.
+MAX_STATEMENT_PARAMETERS = 32_766
 
 
 def open_key(device_id: str, code: str) -> str:
@@ -52,10 +57,32 @@ def insert_skipping_conflicts(
     raise UnsupportedDatabaseError(dialect)
 
 
+def statement_chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
+    """``rows`` in consecutive slices small enough for one multi-row statement each."""
+    if not rows:
+        return
+    per_statement = max(1, MAX_STATEMENT_PARAMETERS // max(1, len(rows[0])))
+    for start in range(0, len(rows), per_statement):
+        yield rows[start : start + per_statement]
+
+
 async def insert_unless_open(
     session: AsyncSession, model: type[Keyed], values: Mapping[str, Any]
 ) -> Keyed | None:
     """Insert a row carrying ``values["open_key"]``; None when one with that key is open."""
-    statement = insert_skipping_conflicts(session, model, [values], unique=model.open_key)
-    inserted: Keyed | None = await session.scalar(statement.returning(model))
+    inserted = await insert_all_unless_open(session, model, [values])
+    return inserted.get(values["open_key"])
+
+
+async def insert_all_unless_open(
+    session: AsyncSession, model: type[Keyed], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, Keyed]:
+    """Insert rows with distinct ``open_key`` values in as few statements as fit; the rows
+    inserted by open key (a key that is already open is left out)."""
+    inserted: dict[str, Keyed] = {}
+    for chunk in statement_chunks(rows):
+        statement = insert_skipping_conflicts(session, model, chunk, unique=model.open_key)
+        for row in await session.scalars(statement.returning(model)):
+            assert row.open_key is not None  # every row inserted here carries its key
+            inserted[row.open_key] = row
     return inserted

@@ -10,34 +10,38 @@ order and outbox rows commit together.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.errors import InvalidEventError, UnknownDeviceError, UnknownFaultCodeError
-from alerts.notifications.outbox import record_changes
-from alerts.orders.changes import ChangeKind, OrderChange
-from alerts.orders.episodes import (
-    already_recorded,
-    end_episode,
-    not_before_its_start,
-    open_episode,
+from alerts.errors import (
+    InvalidError,
+    InvalidEventError,
+    UnknownDeviceError,
+    UnknownFaultCodeError,
 )
+from alerts.notifications.outbox import record_changes
+from alerts.orders.batch import device_segments, latest_device_orders, locked_open_orders
+from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.episodes import end_episode, last_ends, not_before_its_start, open_episodes
 from alerts.orders.keys import open_key
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, add_transition
-from alerts.orders.opening import open_order, restarted_clock
-from alerts.orders.routing import OrderRouting, route_fault
-from alerts.orders.versioned import locked_open_order, update_locked, update_order
+from alerts.orders.opening import OrderRequest, open_orders, restarted_clock
+from alerts.orders.routing import route_fault
+from alerts.orders.versioned import update_locked, update_order
 from core.events import DeviceEvent
 from core.settings import Settings
 from governance.model import Site
 from sensors.catalogue import OFFLINE
 from sensors.profiles import PROFILES
-from storage.relational.models import Episode, OrderScope, OrderStatus, WorkOrder
+from storage.relational.models import Episode, OrderStatus, WorkOrder
 
 #: How long after closing a recurrence reopens the order (``FM_REOPEN_WINDOW_S``'s default).
 DEFAULT_REOPEN_WINDOW = timedelta(seconds=Settings.model_fields["reopen_window_s"].default)
+
+# A raise is a replay only at or before its fault's last end; a fault never ended has none.
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 # A reopened order waits for someone again: the last round's progress is in its history.
 _REOPENED_VALUES: dict[str, None] = {
@@ -45,6 +49,10 @@ _REOPENED_VALUES: dict[str, None] = {
     "started_at": None,
     "resolved_at": None,
 }
+
+
+#: What handling one event came to: the order changes it caused, or why it was refused.
+Outcome = list[OrderChange] | InvalidError
 
 
 async def handle_event(
@@ -58,16 +66,62 @@ async def handle_event(
     """Apply one event inside the caller's transaction; the order changes it caused.
 
     The changes are queued in the outbox in this same transaction: that is what makes "the
-    order change and its notification commit together" hold.
+    order change and its notification commit together" hold. A batch of one of
+    :func:`handle_events`; an event the site refuses raises its :class:`InvalidError`.
     """
-    if event.active:
-        changes = await raise_fault(
-            session, site=site, event=event, now=now, reopen_window=reopen_window
+    [outcome] = await handle_events(
+        session, site=site, events=[event], now=now, reopen_window=reopen_window
+    )
+    if isinstance(outcome, InvalidError):
+        raise outcome
+    return outcome
+
+
+async def handle_events(
+    session: AsyncSession,
+    *,
+    site: Site,
+    events: Sequence[DeviceEvent],
+    now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+) -> list[Outcome]:
+    """Apply events in arrival order inside the caller's transaction; each one's outcome.
+
+    Runs of events of distinct devices are decided together (``alerts.orders.batch``), so a
+    storm costs a few statements per run, not a dozen per event. An event the site refuses
+    (unknown device or fault code, a timestamp without zone) is refused before anything is
+    written and does not stop the others.
+    """
+    outcomes: list[Outcome] = []
+    accepted: list[int] = []
+    for index, event in enumerate(events):
+        try:
+            _check_event(site, event)
+        except InvalidError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append([])
+            accepted.append(index)
+    for segment in device_segments([events[index] for index in accepted]):
+        indexes = [accepted[position] for position in segment]
+        changes: dict[int, list[OrderChange]] = {}
+        raises = [index for index in indexes if events[index].active]
+        raised = await raise_faults(
+            session,
+            site=site,
+            events=[events[index] for index in raises],
+            now=now,
+            reopen_window=reopen_window,
         )
-    else:
-        changes = await clear_fault(session, event=event, now=now)
-    await record_changes(session, site=site, changes=changes, now=now)
-    return changes
+        changes.update(zip(raises, raised, strict=True))
+        for index in indexes:
+            if not events[index].active:
+                changes[index] = await clear_fault(session, event=events[index], now=now)
+        in_order = [change for index in indexes for change in changes[index]]
+        await record_changes(session, site=site, changes=in_order, now=now)
+        for index in indexes:
+            outcomes[index] = changes[index]
+    return outcomes
 
 
 async def raise_fault(
@@ -79,29 +133,57 @@ async def raise_fault(
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
 ) -> list[OrderChange]:
     """Open the fault's episode and its order's changes (first the order's own); none when the
-    episode was already open.
+    episode was already open. A batch of one of :func:`raise_faults`.
+    """
+    _check_event(site, event)
+    [changes] = await raise_faults(
+        session, site=site, events=[event], now=now, reopen_window=reopen_window
+    )
+    return changes
+
+
+async def raise_faults(
+    session: AsyncSession,
+    *,
+    site: Site,
+    events: Sequence[DeviceEvent],
+    now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+) -> list[list[OrderChange]]:
+    """:func:`raise_fault` for checked raises of distinct devices, each step one statement.
 
     A closed order of the same (device, fault) closed less than ``reopen_window`` ago is
     reopened (and counted) instead of opening a new one; a cancelled one never is.
     """
-    started_at = _event_time(event)
-    _check_known(site, event)
-    routing = route_fault(site, device_id=event.device_id, severity=event.severity)
-    # The episode insert comes first: it decides, atomically, which replica handles this raise,
+    if not events:
+        return []
+    starts = [(event, _event_time(event)) for event in events]
+    keys = [open_key(event.device_id, event.code) for event in events]
+    # The episode insert comes first: it decides, atomically, which replica handles each raise,
     # and on SQLite it takes the write lock that serialises the rest of the transaction.
-    episode = await open_episode(session, event=event, started_at=started_at)
-    if episode is None:
-        return []
-    if await already_recorded(session, event=event, at=started_at):
-        await session.delete(episode)  # a repeat of a fault already recorded and cleared
-        await session.flush()
-        return []
-    changes = await _open_or_recur(
-        session, site=site, routing=routing, event=event, now=now, reopen_window=reopen_window
+    episodes = await open_episodes(session, starts)
+    fresh = [index for index, key in enumerate(keys) if key in episodes]
+    ends = await last_ends(session, {(events[i].device_id, events[i].code) for i in fresh})
+    replayed = {
+        index
+        for index in fresh
+        if starts[index][1] <= ends.get((events[index].device_id, events[index].code), _NEVER)
+    }
+    for index in replayed:  # a repeat of a fault already recorded and cleared
+        await session.delete(episodes[keys[index]])
+    live = [index for index in fresh if index not in replayed]
+    decided = await _open_or_recur(
+        session,
+        site=site,
+        events=[events[index] for index in live],
+        now=now,
+        reopen_window=reopen_window,
     )
-    episode.work_order_id = changes[0].order_id
+    for index, changes in zip(live, decided, strict=True):
+        episodes[keys[index]].work_order_id = changes[0].order_id
     await session.flush()
-    return changes
+    changes_of = dict(zip(live, decided, strict=True))
+    return [changes_of.get(index, []) for index in range(len(events))]
 
 
 async def clear_fault(
@@ -138,7 +220,12 @@ def _event_time(event: DeviceEvent) -> datetime:
     return event.ts.astimezone(UTC)
 
 
-def _check_known(site: Site, event: DeviceEvent) -> None:
+def _check_event(site: Site, event: DeviceEvent) -> None:
+    """Refuse what cannot be handled, before anything is written: a timestamp without zone
+    and, for a raise, a device or fault code the site does not have."""
+    _event_time(event)
+    if not event.active:
+        return  # a clear of something never raised finds nothing to end
     device = site.devices.get(event.device_id)
     if device is None:
         raise UnknownDeviceError(event.device_id)
@@ -148,31 +235,57 @@ def _check_known(site: Site, event: DeviceEvent) -> None:
         raise UnknownFaultCodeError(
             device_id=event.device_id, device_type=device.type, code=event.code
         )
+    route_fault(site, device_id=event.device_id, severity=event.severity)
 
 
 async def _open_or_recur(
     session: AsyncSession,
     *,
     site: Site,
-    routing: OrderRouting,
-    event: DeviceEvent,
+    events: Sequence[DeviceEvent],
     now: datetime,
     reopen_window: timedelta,
-) -> list[OrderChange]:
-    key = open_key(event.device_id, event.code)
-    order = await locked_open_order(session, key)
-    if order is None:
-        reopened = await _reopen_recently_closed(
-            session, key=key, event=event, now=now, window=reopen_window
+) -> list[list[OrderChange]]:
+    """Per raise (distinct devices): recur its open order, reopen its recently closed one, or
+    open a new one."""
+    keys = [open_key(event.device_id, event.code) for event in events]
+    held = await locked_open_orders(session, keys)
+    decided: dict[int, list[OrderChange]] = {}
+    for index, event in enumerate(events):
+        if keys[index] in held:
+            decided[index] = [await _recur(session, order=held[keys[index]], event=event, now=now)]
+    unheld = [index for index in range(len(events)) if index not in decided]
+    if reopen_window > timedelta(0) and unheld:
+        faults = {(events[index].device_id, events[index].code) for index in unheld}
+        latest = await latest_device_orders(session, faults)
+        for index in unheld:
+            event = events[index]
+            reopened = await _reopen_recently_closed(
+                session,
+                latest=latest.get((event.device_id, event.code)),
+                key=keys[index],
+                event=event,
+                now=now,
+                window=reopen_window,
+            )
+            if reopened is not None:
+                decided[index] = [reopened]
+    to_open = [index for index in unheld if index not in decided]
+    requests = [
+        OrderRequest(
+            route_fault(site, device_id=events[i].device_id, severity=events[i].severity),
+            events[i],
+            keys[i],
         )
-        if reopened is not None:
-            return [reopened]
-        order, opened = await open_order(
-            session, site=site, routing=routing, event=event, key=key, now=now
-        )
-        if opened:
-            return opened
-    return [await _recur(session, order=order, event=event, now=now)]
+        for i in to_open
+    ]
+    opened = await open_orders(session, site=site, requests=requests, now=now)
+    for index, (order, changes) in zip(to_open, opened, strict=True):
+        # No changes: another replica opened it meanwhile, so this raise is a recurrence.
+        decided[index] = changes or [
+            await _recur(session, order=order, event=events[index], now=now)
+        ]
+    return [decided[index] for index in range(len(events))]
 
 
 async def _recur(
@@ -201,9 +314,16 @@ async def _recur(
 
 
 async def _reopen_recently_closed(
-    session: AsyncSession, *, key: str, event: DeviceEvent, now: datetime, window: timedelta
+    session: AsyncSession,
+    *,
+    latest: WorkOrder | None,
+    key: str,
+    event: DeviceEvent,
+    now: datetime,
+    window: timedelta,
 ) -> OrderChange | None:
-    """Reopen the fault's latest order if it was closed within ``window``; else None.
+    """Reopen ``latest``, the fault's latest order, if it was closed within ``window``; else
+    None.
 
     Only the latest order counts: after a cancelled false alarm or a new order opened past
     the window, an older closed order stays closed. The guarded UPDATE (same version, still
@@ -211,18 +331,6 @@ async def _reopen_recently_closed(
     then opens a new order. Concurrent raises of the same fault never get here together:
     the episode insert before this lets exactly one of them through.
     """
-    if window <= timedelta(0):
-        return None
-    latest = await session.scalar(
-        select(WorkOrder)
-        .where(
-            WorkOrder.device_id == event.device_id,
-            WorkOrder.fault_code == event.code,
-            WorkOrder.scope == OrderScope.DEVICE,
-        )
-        .order_by(WorkOrder.id.desc())
-        .limit(1)
-    )
     if (
         latest is None
         or latest.status != OrderStatus.CLOSED

@@ -1,0 +1,69 @@
+"""Set-based pieces of handling many device events in one transaction (group commit).
+
+Events of *distinct* devices share no row: their episodes and orders have distinct open keys,
+and the linking rules only relate orders of the same device (or a building incident, handled
+on its own). So a run of events of distinct devices can be decided together — each lookup one
+query for the whole run, each write one statement — with the same outcome as handling them one
+after the other. :func:`device_segments` cuts a batch into such runs, in arrival order, so an
+event always sees what the earlier events of its device did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.events import DeviceEvent
+from storage.relational.models import OrderScope, WorkOrder
+
+
+def device_segments(events: Sequence[DeviceEvent]) -> list[list[int]]:
+    """Indexes of ``events`` in consecutive runs in which no device appears twice."""
+    segments: list[list[int]] = []
+    seen: set[str] = set()
+    for index, event in enumerate(events):
+        if not segments or event.device_id in seen:
+            segments.append([])
+            seen.clear()
+        segments[-1].append(index)
+        seen.add(event.device_id)
+    return segments
+
+
+async def locked_open_orders(session: AsyncSession, keys: Collection[str]) -> dict[str, WorkOrder]:
+    """The orders holding ``keys`` by open key, row-locked for this transaction (one query)."""
+    if not keys:
+        return {}
+    query = (
+        select(WorkOrder)
+        .where(WorkOrder.open_key.in_(keys))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {order.open_key: order for order in await session.scalars(query) if order.open_key}
+
+
+async def latest_device_orders(
+    session: AsyncSession, faults: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], WorkOrder]:
+    """The latest device order of each ``(device_id, fault_code)`` that has one (one query)."""
+    if not faults:
+        return {}
+    latest_ids = (
+        select(func.max(WorkOrder.id))
+        .where(
+            WorkOrder.device_id.in_({device for device, _ in faults}),
+            WorkOrder.fault_code.in_({code for _, code in faults}),
+            WorkOrder.scope == OrderScope.DEVICE,
+        )
+        .group_by(WorkOrder.device_id, WorkOrder.fault_code)
+    )
+    wanted = set(faults)
+    latest: dict[tuple[str, str], WorkOrder] = {}
+    for order in await session.scalars(select(WorkOrder).where(WorkOrder.id.in_(latest_ids))):
+        fault = (order.device_id or "", order.fault_code)
+        if fault in wanted:
+            latest[fault] = order
+    return latest
