@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notifications.destinations import Destination, destinations
 from alerts.orders.changes import OrderChange
 from alerts.orders.fields import ORDER_FIELDS
-from alerts.orders.keys import insert_skipping_conflicts, statement_chunks
+from alerts.orders.keys import skipping_conflicts
 from governance.model import Site
 from storage.relational.outbox_models import (
     Channel,
@@ -128,10 +128,10 @@ async def enabled_endpoints(session: AsyncSession) -> list[NotificationEndpoint]
 
 async def insert_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> int:
     """Insert outbox rows, skipping keys already present; how many were new."""
-    new = 0
-    for chunk in statement_chunks(rows):  # a storm's rows in a few multi-row statements
-        statement = insert_skipping_conflicts(
-            session, OutboxMessage, chunk, unique=OutboxMessage.idempotency_key
-        )
-        new += len((await session.scalars(statement.returning(OutboxMessage.id))).all())
-    return new
+    if not rows:
+        return 0
+    # Rows of the plain table, not ORM objects: nothing reads them back in this transaction.
+    table = cast(Table, OutboxMessage.__table__)
+    statement = skipping_conflicts(session, table, unique=table.c.idempotency_key)
+    inserted = await session.execute(statement.returning(table.c.id), list(rows))
+    return len(inserted.all())

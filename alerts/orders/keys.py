@@ -11,9 +11,11 @@ event's changes would no longer be atomic. The conflict clause has no such trap.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, TypeVar
 
+from sqlalchemy import Column, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -22,11 +24,11 @@ from alerts.errors import UnsupportedDatabaseError
 from storage.relational.models import Episode, WorkOrder
 
 Keyed = TypeVar("Keyed", Episode, WorkOrder)
-Row = TypeVar("Row", bound=Mapping[str, Any])
 
-#: Bound parameters one statement may carry: SQLite's limit (32,766 since 3.32) is the lower of
-#: the two databases' (PostgreSQL allows 65,535), so a multi-row INSERT is cut to fit it.
-MAX_STATEMENT_PARAMETERS = 32_766
+#: Options of a bulk INSERT through the ORM: a NULL value is sent, not left out, so every row
+#: has the same columns and all of them go in one batch instead of one statement per change
+#: of shape.
+ALL_COLUMNS: Mapping[str, Any] = MappingProxyType({"render_nulls": True})
 
 
 def open_key(device_id: str, code: str) -> str:
@@ -47,23 +49,24 @@ def insert_skipping_conflicts(
     unique: InstrumentedAttribute[Any],
 ) -> Any:
     """An ``INSERT`` of ``rows`` that skips those whose ``unique`` column is already taken."""
+    return skipping_conflicts(session, model, unique=unique).values([dict(row) for row in rows])
+
+
+def skipping_conflicts(
+    session: AsyncSession,
+    model: type[Any] | Table,
+    *,
+    unique: InstrumentedAttribute[Any] | Column[Any],
+) -> Any:
+    """An ``INSERT`` into ``model`` that skips rows whose ``unique`` column is already taken;
+    executed with a list of rows, SQLAlchemy sends them as a few multi-row statements
+    ("insertmanyvalues") without compiling a parameter per value."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        pg = postgresql.insert(model).values([dict(row) for row in rows])
-        return pg.on_conflict_do_nothing(index_elements=[unique])
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=[unique])
     if dialect == "sqlite":
-        lite = sqlite.insert(model).values([dict(row) for row in rows])
-        return lite.on_conflict_do_nothing(index_elements=[unique])
+        return sqlite.insert(model).on_conflict_do_nothing(index_elements=[unique])
     raise UnsupportedDatabaseError(dialect)
-
-
-def statement_chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
-    """``rows`` in consecutive slices small enough for one multi-row statement each."""
-    if not rows:
-        return
-    per_statement = max(1, MAX_STATEMENT_PARAMETERS // max(1, len(rows[0])))
-    for start in range(0, len(rows), per_statement):
-        yield rows[start : start + per_statement]
 
 
 async def insert_unless_open(
@@ -77,12 +80,12 @@ async def insert_unless_open(
 async def insert_all_unless_open(
     session: AsyncSession, model: type[Keyed], rows: Sequence[Mapping[str, Any]]
 ) -> dict[str, Keyed]:
-    """Insert rows with distinct ``open_key`` values in as few statements as fit; the rows
-    inserted by open key (a key that is already open is left out)."""
-    inserted: dict[str, Keyed] = {}
-    for chunk in statement_chunks(rows):
-        statement = insert_skipping_conflicts(session, model, chunk, unique=model.open_key)
-        for row in await session.scalars(statement.returning(model)):
-            assert row.open_key is not None  # every row inserted here carries its key
-            inserted[row.open_key] = row
-    return inserted
+    """Insert rows of distinct ``open_key`` values; those inserted by open key (a key that is
+    already open is left out)."""
+    if not rows:
+        return {}
+    statement = skipping_conflicts(session, model, unique=model.open_key).returning(model)
+    inserted = await session.scalars(
+        statement, [dict(row) for row in rows], execution_options=ALL_COLUMNS
+    )
+    return {row.open_key: row for row in inserted if row.open_key is not None}

@@ -26,7 +26,7 @@ from typing import TypedDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.errors import OpenOrderConflictError
-from alerts.escalation.departments import department_dispatches
+from alerts.escalation.departments import dispatch_departments
 from alerts.escalation.linking import adoptable_among, candidates_by_building, first_explaining
 from alerts.escalation.silences import active_silences, covering
 from alerts.escalation.sla import (
@@ -44,7 +44,7 @@ from alerts.orders.versioned import locked_open_order, update_if_unchanged
 from core.events import BuildingEvent, DeviceEvent
 from governance.model import Site
 from storage.relational.models import OrderScope, OrderStatus, WorkOrder
-from storage.relational.sla_models import DepartmentDispatch, Silence
+from storage.relational.sla_models import Silence
 
 
 class NewOrder(TypedDict):
@@ -130,7 +130,7 @@ async def open_orders(
     ]
     inserted = await insert_all_unless_open(session, WorkOrder, rows)
     opened: list[tuple[WorkOrder, list[OrderChange]]] = []
-    dispatches: list[DepartmentDispatch] = []
+    clocked: list[tuple[WorkOrder, SlaTimes]] = []
     for request, times in zip(requests, paging, strict=True):
         order = inserted.get(request.key)
         if order is None:
@@ -139,17 +139,16 @@ async def open_orders(
                 raise OpenOrderConflictError(request.key)
             opened.append((held, []))
             continue
-        changes = [OrderChange.of(order, kind=ChangeKind.OPENED, at=now)]
+        opened.append((order, [OrderChange.of(order, kind=ChangeKind.OPENED, at=now)]))
         if times is not None:
-            rows_of, dispatched = department_dispatches(
-                site=site, order=order, times=times, now=now
-            )
-            dispatches.extend(rows_of)
-            changes.extend(dispatched)
-        opened.append((order, changes))
-    if dispatches:
-        session.add_all(dispatches)
-        await session.flush()
+            clocked.append((order, times))
+    dispatched = await dispatch_departments(session, site=site, orders=clocked, now=now)
+    dispatched_by_order = {
+        order.id: changes for (order, _), changes in zip(clocked, dispatched, strict=True)
+    }
+    for order, changes in opened:
+        if changes:  # only a new order, not one another replica opened, dispatches
+            changes.extend(dispatched_by_order.get(order.id, []))
     await _adopt_children(session, opened=opened, candidates=candidates, now=now)
     return opened
 
