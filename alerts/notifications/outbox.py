@@ -18,9 +18,9 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notifications.destinations import Destination, destinations
+from alerts.orders.bulk import insert_many_skipping_conflicts
 from alerts.orders.changes import OrderChange
 from alerts.orders.fields import ORDER_FIELDS
-from alerts.orders.keys import skipping_conflicts
 from governance.model import Site
 from storage.relational.outbox_models import (
     Channel,
@@ -132,6 +132,7 @@ async def insert_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> int:
         return 0
     # Rows of the plain table, not ORM objects: nothing reads them back in this transaction.
     table = cast(Table, OutboxMessage.__table__)
-    statement = skipping_conflicts(session, table, unique=table.c.idempotency_key)
-    inserted = await session.execute(statement.returning(table.c.id), list(rows))
+    inserted = await insert_many_skipping_conflicts(
+        session, table, rows, unique=table.c.idempotency_key, returning=[table.c.id]
+    )
     return len(inserted.all())

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.orders.keys import insert_all_unless_open, open_key
+from alerts.orders.bulk import insert_many_skipping_conflicts
+from alerts.orders.keys import open_key
 from core.events import DeviceEvent
 from storage.relational.models import Episode
+
+_EPISODES = cast(Table, Episode.__table__)
 
 
 async def open_episode(
@@ -22,7 +26,8 @@ async def open_episode(
 ) -> Episode | None:
     """Start the episode of ``event``'s fault; None when one is already open."""
     opened = await open_episodes(session, [(event, started_at)], work_order_id=work_order_id)
-    return opened.get(open_key(event.device_id, event.code))
+    episode_id = opened.get(open_key(event.device_id, event.code))
+    return None if episode_id is None else await session.get(Episode, episode_id)
 
 
 async def open_episodes(
@@ -30,9 +35,12 @@ async def open_episodes(
     starts: Sequence[tuple[DeviceEvent, datetime]],
     *,
     work_order_id: int | None = None,
-) -> dict[str, Episode]:
+) -> dict[str, int]:
     """Start the episodes of faults of distinct keys, each ``(event, started_at)``, in one
-    statement; those started by open key (a fault whose episode is open already is left out)."""
+    statement; the ids of those started by open key (a fault whose episode is open already is
+    left out). Plain rows, not ORM objects: a storm's episodes are only linked to orders."""
+    if not starts:
+        return {}
     rows = [
         {
             "device_id": event.device_id,
@@ -46,7 +54,29 @@ async def open_episodes(
         }
         for event, started_at in starts
     ]
-    return await insert_all_unless_open(session, Episode, rows)
+    inserted = await insert_many_skipping_conflicts(
+        session,
+        _EPISODES,
+        rows,
+        unique=_EPISODES.c.open_key,
+        returning=[_EPISODES.c.id, _EPISODES.c.open_key],
+    )
+    return {row.open_key: row.id for row in inserted}
+
+
+async def link_episodes(session: AsyncSession, orders: Mapping[int, int]) -> None:
+    """Set the work order of episodes, ``{episode id: order id}``, in one executemany."""
+    if orders:
+        await session.execute(
+            update(_EPISODES).where(_EPISODES.c.id == bindparam("episode_id")),
+            [{"episode_id": episode, "work_order_id": order} for episode, order in orders.items()],
+        )
+
+
+async def drop_episodes(session: AsyncSession, episode_ids: Collection[int]) -> None:
+    """Delete episodes opened by mistake in this transaction (a replayed raise)."""
+    if episode_ids:
+        await session.execute(delete(_EPISODES).where(_EPISODES.c.id.in_(episode_ids)))
 
 
 async def last_ends(

@@ -12,23 +12,17 @@ event's changes would no longer be atomic. The conflict clause has no such trap.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from alerts.errors import UnsupportedDatabaseError
+from alerts.orders import bulk
 from storage.relational.models import Episode, WorkOrder
 
 Keyed = TypeVar("Keyed", Episode, WorkOrder)
-
-#: Options of a bulk INSERT through the ORM: a NULL value is sent, not left out, so every row
-#: has the same columns and all of them go in one batch instead of one statement per change
-#: of shape.
-ALL_COLUMNS: Mapping[str, Any] = MappingProxyType({"render_nulls": True})
 
 
 def open_key(device_id: str, code: str) -> str:
@@ -49,23 +43,13 @@ def insert_skipping_conflicts(
     unique: InstrumentedAttribute[Any],
 ) -> Any:
     """An ``INSERT`` of ``rows`` that skips those whose ``unique`` column is already taken."""
-    return skipping_conflicts(session, model, unique=unique).values([dict(row) for row in rows])
-
-
-def skipping_conflicts(
-    session: AsyncSession,
-    model: type[Any] | Table,
-    *,
-    unique: InstrumentedAttribute[Any] | Column[Any],
-) -> Any:
-    """An ``INSERT`` into ``model`` that skips rows whose ``unique`` column is already taken;
-    executed with a list of rows, SQLAlchemy sends them as a few multi-row statements
-    ("insertmanyvalues") without compiling a parameter per value."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing(index_elements=[unique])
+        pg = postgresql.insert(model).values([dict(row) for row in rows])
+        return pg.on_conflict_do_nothing(index_elements=[unique])
     if dialect == "sqlite":
-        return sqlite.insert(model).on_conflict_do_nothing(index_elements=[unique])
+        lite = sqlite.insert(model).values([dict(row) for row in rows])
+        return lite.on_conflict_do_nothing(index_elements=[unique])
     raise UnsupportedDatabaseError(dialect)
 
 
@@ -84,8 +68,7 @@ async def insert_all_unless_open(
     already open is left out)."""
     if not rows:
         return {}
-    statement = skipping_conflicts(session, model, unique=model.open_key).returning(model)
-    inserted = await session.scalars(
-        statement, [dict(row) for row in rows], execution_options=ALL_COLUMNS
+    inserted = await bulk.insert_many_skipping_conflicts(
+        session, model, rows, unique=model.open_key, returning=[model]
     )
-    return {row.open_key: row for row in inserted if row.open_key is not None}
+    return {row.open_key: row for row in inserted.scalars() if row.open_key is not None}

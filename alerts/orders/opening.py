@@ -205,8 +205,9 @@ def _paging(
     if silence is not None:
         values["silenced"] = True
         return None
-    # A transient row (never added to the session) lets the linking rules read it as an order.
-    parent = first_explaining(candidates, WorkOrder(**values))
+    # A transient row (never added to the session) lets the linking rules read it as an order;
+    # a building without open orders (most of a storm) has nothing to link to.
+    parent = first_explaining(candidates, WorkOrder(**values)) if candidates else None
     if parent is not None:
         values["parent_id"] = parent.id
         return None

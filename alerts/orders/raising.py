@@ -24,7 +24,14 @@ from alerts.errors import (
 from alerts.notifications.outbox import record_changes
 from alerts.orders.batch import device_segments, latest_device_orders, locked_open_orders
 from alerts.orders.changes import ChangeKind, OrderChange
-from alerts.orders.episodes import end_episode, last_ends, not_before_its_start, open_episodes
+from alerts.orders.episodes import (
+    drop_episodes,
+    end_episode,
+    last_ends,
+    link_episodes,
+    not_before_its_start,
+    open_episodes,
+)
 from alerts.orders.keys import open_key
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, add_transition
 from alerts.orders.opening import OrderRequest, open_orders, restarted_clock
@@ -169,8 +176,8 @@ async def raise_faults(
         for index in fresh
         if starts[index][1] <= ends.get((events[index].device_id, events[index].code), _NEVER)
     }
-    for index in replayed:  # a repeat of a fault already recorded and cleared
-        await session.delete(episodes[keys[index]])
+    # A repeat of a fault already recorded and cleared opens nothing.
+    await drop_episodes(session, [episodes[keys[index]] for index in replayed])
     live = [index for index in fresh if index not in replayed]
     decided = await _open_or_recur(
         session,
@@ -179,9 +186,13 @@ async def raise_faults(
         now=now,
         reopen_window=reopen_window,
     )
-    for index, changes in zip(live, decided, strict=True):
-        episodes[keys[index]].work_order_id = changes[0].order_id
-    await session.flush()
+    await link_episodes(
+        session,
+        {
+            episodes[keys[index]]: changes[0].order_id
+            for index, changes in zip(live, decided, strict=True)
+        },
+    )
     changes_of = dict(zip(live, decided, strict=True))
     return [changes_of.get(index, []) for index in range(len(events))]
 
