@@ -109,9 +109,9 @@ async def handle_events(
         else:
             outcomes.append([])
             accepted.append(index)
+    changes: dict[int, list[OrderChange]] = {}
     for segment in device_segments([events[index] for index in accepted]):
         indexes = [accepted[position] for position in segment]
-        changes: dict[int, list[OrderChange]] = {}
         raises = [index for index in indexes if events[index].active]
         raised = await raise_faults(
             session,
@@ -124,10 +124,12 @@ async def handle_events(
         for index in indexes:
             if not events[index].active:
                 changes[index] = await clear_fault(session, event=events[index], now=now)
-        in_order = [change for index in indexes for change in changes[index]]
-        await record_changes(session, site=site, changes=in_order, now=now)
-        for index in indexes:
-            outcomes[index] = changes[index]
+    # Nothing in this transaction reads the outbox back: one INSERT for the whole batch, in
+    # event order.
+    in_order = [change for index in sorted(changes) for change in changes[index]]
+    await record_changes(session, site=site, changes=in_order, now=now)
+    for index, made in changes.items():
+        outcomes[index] = made
     return outcomes
 
 
