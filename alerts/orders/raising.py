@@ -1,4 +1,4 @@
-"""What one device event does to episodes and work orders, as one unit of work.
+"""What device events do to episodes and work orders, as one unit of work.
 
 A raise opens the fault's episode (the insert that decides, atomically, which replica handles
 it), then either folds into the open order (``recurred``; ``reopened`` when it was resolved),
@@ -6,6 +6,10 @@ reopens the order closed within the reopen window, or opens a new one
 (``alerts.orders.opening``). A clear ends the episode and marks its order recovered. Every
 function works inside the caller's transaction and never commits, so an event's episode,
 order and outbox rows commit together.
+
+A batch of events (the intake's group commit) is handled set-based: each run of events of
+distinct devices is decided together, one statement per step for the whole run
+(``alerts.orders.batch``). One event is a batch of one: there is no other code path.
 """
 
 from __future__ import annotations
@@ -15,15 +19,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.errors import (
-    InvalidError,
-    InvalidEventError,
-    UnknownDeviceError,
-    UnknownFaultCodeError,
-)
+from alerts.errors import InvalidError
 from alerts.notifications.outbox import record_changes
 from alerts.orders.batch import device_segments, latest_device_orders, locked_open_orders
 from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.checks import check_event, event_time
 from alerts.orders.episodes import (
     drop_episodes,
     end_episode,
@@ -40,8 +40,6 @@ from alerts.orders.versioned import update_locked, update_order
 from core.events import DeviceEvent
 from core.settings import Settings
 from governance.model import Site
-from sensors.catalogue import OFFLINE
-from sensors.profiles import PROFILES
 from storage.relational.models import Episode, OrderStatus, WorkOrder
 
 #: How long after closing a recurrence reopens the order (``FM_REOPEN_WINDOW_S``'s default).
@@ -103,7 +101,7 @@ async def handle_events(
     accepted: list[int] = []
     for index, event in enumerate(events):
         try:
-            _check_event(site, event)
+            check_event(site, event)
         except InvalidError as exc:
             outcomes.append(exc)
         else:
@@ -144,7 +142,7 @@ async def raise_fault(
     """Open the fault's episode and its order's changes (first the order's own); none when the
     episode was already open. A batch of one of :func:`raise_faults`.
     """
-    _check_event(site, event)
+    check_event(site, event)
     [changes] = await raise_faults(
         session, site=site, events=[event], now=now, reopen_window=reopen_window
     )
@@ -166,7 +164,9 @@ async def raise_faults(
     """
     if not events:
         return []
-    starts = [(event, _event_time(event)) for event in events]
+    if len({event.device_id for event in events}) < len(events):
+        raise ValueError("raise_faults takes one event per device (see device_segments)")
+    starts = [(event, event_time(event)) for event in events]
     keys = [open_key(event.device_id, event.code) for event in events]
     # The episode insert comes first: it decides, atomically, which replica handles each raise,
     # and on SQLite it takes the write lock that serialises the rest of the transaction.
@@ -204,7 +204,7 @@ async def clear_fault(
 ) -> list[OrderChange]:
     """End the open episode and mark its order recovered; nothing when nothing was open."""
     key = open_key(event.device_id, event.code)
-    ended_at = _event_time(event)
+    ended_at = event_time(event)
     episode = await end_episode(
         session,
         Episode.open_key == key,
@@ -223,32 +223,6 @@ async def clear_fault(
     if order is None:  # the order was closed or cancelled meanwhile: nothing left to mark
         return []
     return [OrderChange.of(order, kind=ChangeKind.RECOVERED, at=now)]
-
-
-def _event_time(event: DeviceEvent) -> datetime:
-    if event.ts.tzinfo is None or event.ts.utcoffset() is None:
-        raise InvalidEventError(
-            device_id=event.device_id, code=event.code, reason="timestamp has no time zone"
-        )
-    return event.ts.astimezone(UTC)
-
-
-def _check_event(site: Site, event: DeviceEvent) -> None:
-    """Refuse what cannot be handled, before anything is written: a timestamp without zone
-    and, for a raise, a device or fault code the site does not have."""
-    _event_time(event)
-    if not event.active:
-        return  # a clear of something never raised finds nothing to end
-    device = site.devices.get(event.device_id)
-    if device is None:
-        raise UnknownDeviceError(event.device_id)
-    profile = PROFILES.get(device.type)
-    known = profile.fault_codes if profile is not None else frozenset({OFFLINE})
-    if event.code not in known:
-        raise UnknownFaultCodeError(
-            device_id=event.device_id, device_type=device.type, code=event.code
-        )
-    route_fault(site, device_id=event.device_id, severity=event.severity)
 
 
 async def _open_or_recur(
