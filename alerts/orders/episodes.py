@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.orders.bulk import insert_many_skipping_conflicts
@@ -108,10 +109,59 @@ async def last_ends(
     }
 
 
-def not_before_its_start(event: DeviceEvent, ended_at: datetime) -> ColumnElement[bool]:
+@dataclass(frozen=True, slots=True)
+class OpenEpisode:
+    """What a clear needs of the episode it may end."""
+
+    id: int
+    source: str
+    started_at: datetime
+
+
+async def open_episodes_by_key(
+    session: AsyncSession, keys: Collection[str]
+) -> dict[str, OpenEpisode]:
+    """The open episodes holding ``keys``, by open key (one query)."""
+    if not keys:
+        return {}
+    columns = _EPISODES.c
+    query = select(columns.open_key, columns.id, columns.source, columns.started_at).where(
+        columns.open_key.in_(keys)
+    )
+    return {
+        key: OpenEpisode(episode_id, source, started_at)
+        for key, episode_id, source, started_at in await session.execute(query)
+    }
+
+
+def ended_by(episode: OpenEpisode, event: DeviceEvent, ended_at: datetime) -> bool:
     """An episode may be ended by ``event`` unless the clear predates the raise on the same
     clock (same source): that is an old clear delivered again, not the end of this episode."""
-    return or_(Episode.source != event.source.value, Episode.started_at <= ended_at)
+    return episode.source != event.source.value or episode.started_at <= ended_at
+
+
+async def end_episodes(
+    session: AsyncSession, ends: Mapping[int, datetime]
+) -> dict[int, int | None]:
+    """End the episodes ``{id: ended_at}`` that are still open (one UPDATE); the work order of
+    each one this call ended, by episode id.
+
+    Of two replicas ending an episode at once, only one still matches its open key.
+    """
+    if not ends:
+        return {}
+    columns = _EPISODES.c
+    ended_at = case(
+        {episode: bindparam(None, at, type_=columns.ended_at.type) for episode, at in ends.items()},
+        value=columns.id,
+    )
+    statement = (
+        update(_EPISODES)
+        .where(columns.id.in_(ends), columns.open_key.is_not(None))
+        .values(ended_at=ended_at, open_key=None)
+        .returning(columns.id, columns.work_order_id)
+    )
+    return {row.id: row.work_order_id for row in await session.execute(statement)}
 
 
 async def end_episode(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import bindparam, case
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.errors import InvalidError
@@ -26,21 +27,22 @@ from alerts.orders.changes import ChangeKind, OrderChange
 from alerts.orders.checks import check_event, event_time
 from alerts.orders.episodes import (
     drop_episodes,
-    end_episode,
+    end_episodes,
+    ended_by,
     last_ends,
     link_episodes,
-    not_before_its_start,
     open_episodes,
+    open_episodes_by_key,
 )
 from alerts.orders.keys import open_key
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, add_transition
 from alerts.orders.opening import OrderRequest, open_orders, restarted_clock
 from alerts.orders.routing import route_fault
-from alerts.orders.versioned import update_locked, update_order
+from alerts.orders.versioned import update_locked, update_order, update_orders
 from core.events import DeviceEvent
 from core.settings import Settings
 from governance.model import Site
-from storage.relational.models import Episode, OrderStatus, WorkOrder
+from storage.relational.models import OrderStatus, WorkOrder
 
 #: How long after closing a recurrence reopens the order (``FM_REOPEN_WINDOW_S``'s default).
 DEFAULT_REOPEN_WINDOW = timedelta(seconds=Settings.model_fields["reopen_window_s"].default)
@@ -119,9 +121,9 @@ async def handle_events(
             reopen_window=reopen_window,
         )
         changes.update(zip(raises, raised, strict=True))
-        for index in indexes:
-            if not events[index].active:
-                changes[index] = await clear_fault(session, event=events[index], now=now)
+        clears = [index for index in indexes if not events[index].active]
+        cleared = await clear_faults(session, events=[events[index] for index in clears], now=now)
+        changes.update(zip(clears, cleared, strict=True))
     # Nothing in this transaction reads the outbox back: one INSERT for the whole batch, in
     # event order.
     in_order = [change for index in sorted(changes) for change in changes[index]]
@@ -203,26 +205,69 @@ async def clear_fault(
     session: AsyncSession, *, event: DeviceEvent, now: datetime
 ) -> list[OrderChange]:
     """End the open episode and mark its order recovered; nothing when nothing was open."""
-    key = open_key(event.device_id, event.code)
-    ended_at = event_time(event)
-    episode = await end_episode(
-        session,
-        Episode.open_key == key,
-        not_before_its_start(event, ended_at),
-        ended_at=ended_at,
+    event_time(event)
+    [changes] = await clear_faults(session, events=[event], now=now)
+    return changes
+
+
+async def clear_faults(
+    session: AsyncSession, *, events: Sequence[DeviceEvent], now: datetime
+) -> list[list[OrderChange]]:
+    """:func:`clear_fault` for checked clears of distinct devices, each step one statement."""
+    keys = [open_key(event.device_id, event.code) for event in events]
+    open_rows = await open_episodes_by_key(session, keys)
+    ends: dict[int, datetime] = {}
+    clearing: dict[int, int] = {}  # episode id → index of the event ending it
+    for index, event in enumerate(events):
+        episode, ended_at = open_rows.get(keys[index]), event_time(event)
+        if episode is not None and ended_by(episode, event, ended_at):
+            # A device clock running behind must not produce a negative outage.
+            ends[episode.id] = max(ended_at, episode.started_at)
+            clearing[episode.id] = index
+    ended = await end_episodes(session, ends)
+    recoveries = sorted(
+        (clearing[episode], order, ends[episode])
+        for episode, order in ended.items()
+        if order is not None
     )
-    if episode is None or episode.work_order_id is None:
-        return []
-    order = await update_order(
-        session,
-        WorkOrder.id == episode.work_order_id,
-        WorkOrder.open_key.is_not(None),
-        values={"recovered_at": episode.ended_at},
-        now=now,
-    )
-    if order is None:  # the order was closed or cancelled meanwhile: nothing left to mark
-        return []
-    return [OrderChange.of(order, kind=ChangeKind.RECOVERED, at=now)]
+    changes: list[list[OrderChange]] = [[] for _ in events]
+    while recoveries:
+        # Episodes of one incident share its order: each marks it in turn, as one at a time.
+        batch, recoveries = _first_per_order(recoveries)
+        recovered_at = case(
+            {
+                order: bindparam(None, at, type_=WorkOrder.recovered_at.type)
+                for _, order, at in batch
+            },
+            value=WorkOrder.id,
+        )
+        updated = await update_orders(
+            session,
+            WorkOrder.id.in_([order for _, order, _ in batch]),
+            WorkOrder.open_key.is_not(None),  # closed or cancelled meanwhile: nothing to mark
+            values={"recovered_at": recovered_at},
+            now=now,
+        )
+        by_id = {order.id: order for order in updated}
+        for index, order_id, _ in batch:
+            if order_id in by_id:
+                changes[index] = [
+                    OrderChange.of(by_id[order_id], kind=ChangeKind.RECOVERED, at=now)
+                ]
+    return changes
+
+
+def _first_per_order(
+    recoveries: list[tuple[int, int, datetime]],
+) -> tuple[list[tuple[int, int, datetime]], list[tuple[int, int, datetime]]]:
+    """The first recovery of each order, and the rest (both in event order)."""
+    first: list[tuple[int, int, datetime]] = []
+    rest: list[tuple[int, int, datetime]] = []
+    seen: set[int] = set()
+    for recovery in recoveries:
+        (rest if recovery[1] in seen else first).append(recovery)
+        seen.add(recovery[1])
+    return first, rest
 
 
 async def _open_or_recur(

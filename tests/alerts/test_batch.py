@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from alerts.errors import InvalidError
 from alerts.orders.batch import device_segments
 from alerts.orders.changes import ChangeKind
+from alerts.orders.incidents import handle_building_event
 from alerts.orders.raising import handle_event, handle_events
-from core.events import DeviceEvent
-from governance.model import Department, Site
+from core.events import BuildingEvent, DeviceEvent
+from governance.model import Department, Device, Site
 from sensors.catalogue import Severity
 from storage.relational.lifecycle_models import OrderTransition
 from storage.relational.models import Base, Episode, WorkOrder
@@ -145,3 +146,41 @@ def test_segments_never_hold_a_device_twice_and_keep_arrival_order() -> None:
     ]
 
     assert device_segments(events) == [[0, 1], [2, 3], [4, 5]]
+
+
+async def test_clears_of_one_incident_mark_its_order_once_each_as_one_at_a_time(
+    engine: AsyncEngine, sessions: Sessions, site: Site
+) -> None:
+    second = "light-red-2"
+    site = dataclasses.replace(
+        site,
+        devices={**site.devices, second: Device(second, "corridor_light", building_id="b-red")},
+    )
+    offline = [make_event(LIGHT_RED, "offline"), make_event(LIGHT_RED, "offline")]
+    members = tuple(
+        dataclasses.replace(event, device_id=device)
+        for event, device in zip(offline, (LIGHT_RED, second), strict=True)
+    )
+    incident = BuildingEvent(
+        "b-red", "building:b-red", "offline", True, Severity.MINOR, T0, members
+    )
+    clears = [
+        dataclasses.replace(member, active=False, ts=T0 + (n + 1) * MINUTE)
+        for n, member in enumerate(members)
+    ]
+
+    async def run(together: bool) -> tuple[list[list[ChangeKind]], Snapshot]:
+        await fresh_schema(engine, sessions)
+        async with sessions.begin() as session:
+            await handle_building_event(session, site=site, event=incident, now=NOW)
+        kinds: list[list[ChangeKind]] = []
+        for batch in [clears] if together else [[clear] for clear in clears]:
+            async with sessions.begin() as session:
+                outcomes = await handle_events(session, site=site, events=batch, now=NOW)
+            kinds.extend([change.kind for change in outcome] for outcome in outcomes)  # type: ignore[union-attr]
+        return kinds, await snapshot(sessions)
+
+    one_by_one = await run(together=False)
+
+    assert await run(together=True) == one_by_one
+    assert one_by_one[0] == [[ChangeKind.RECOVERED], [ChangeKind.RECOVERED]]
