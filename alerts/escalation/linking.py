@@ -87,19 +87,6 @@ def first_explaining(candidates: Sequence[WorkOrder], order: WorkOrder) -> WorkO
     return next((parent for parent in candidates if explains(parent, order)), None)
 
 
-async def explaining_parent(session: AsyncSession, *, order: WorkOrder) -> WorkOrder | None:
-    """The open order that explains ``order``, or None (then it pages on its own)."""
-    candidates = await candidates_by_building(session, [order.building_id])
-    return first_explaining(candidates[order.building_id], order)
-
-
-async def adoptable_children(session: AsyncSession, *, parent: WorkOrder) -> list[WorkOrder]:
-    """Still-unacknowledged orders that ``parent`` explains and that have no children."""
-    candidates = await candidates_by_building(session, [parent.building_id])
-    [children] = await adoptable_among(session, [(parent, candidates[parent.building_id])])
-    return children
-
-
 async def adoptable_among(
     session: AsyncSession, parents: Sequence[tuple[WorkOrder, Sequence[WorkOrder]]]
 ) -> list[list[WorkOrder]]:

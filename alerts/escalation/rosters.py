@@ -17,11 +17,6 @@ from governance.model import Site
 from storage.relational.sla_models import DutyRoster
 
 
-async def on_duty_member(session: AsyncSession, *, team_id: str, at: datetime) -> str | None:
-    """The member on duty for ``team_id`` at ``at`` (latest-starting shift wins); None if none."""
-    return (await on_duty_members(session, team_ids=[team_id], at=at)).get(team_id)
-
-
 async def on_duty_members(
     session: AsyncSession, *, team_ids: Collection[str], at: datetime
 ) -> dict[str, str]:

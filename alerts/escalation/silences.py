@@ -18,18 +18,6 @@ from governance.model import Site
 from storage.relational.sla_models import Silence, SilenceScope
 
 
-async def active_silence(
-    session: AsyncSession, *, device_id: str | None, building_id: str, grid_id: str, at: datetime
-) -> Silence | None:
-    """A silence covering the device, its building or its grid at ``at``; None if none."""
-    return covering(
-        await active_silences(session, at=at),
-        device_id=device_id,
-        building_id=building_id,
-        grid_id=grid_id,
-    )
-
-
 async def active_silences(session: AsyncSession, *, at: datetime) -> list[Silence]:
     """Every silence active at ``at``, oldest first (a small table: read once per batch)."""
     query = select(Silence).where(Silence.starts_at <= at, Silence.ends_at > at)
