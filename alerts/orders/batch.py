@@ -5,8 +5,11 @@ and the linking rules only relate orders of the same device (or a building incid
 on its own). So a run of events of distinct devices can be decided together — each lookup one
 query for the whole run, each write one statement — with the same outcome as handling them one
 after the other. :func:`device_segments` cuts a batch into such runs, in arrival order, so an
-event always sees what the earlier events of its device did; runs are also kept short enough
-that telemetry handled in the same event loop is never held up for long.
+event always sees what the earlier events of its device did.
+
+Fewer, larger runs cost the least CPU and the fewest event-loop turns (the gateway shares the
+loop); each step of a run holds the loop for a time that grows with the run, so the intake's
+batch size (``FM_ALERTS_BATCH_MAX``) is what bounds it.
 """
 
 from __future__ import annotations
@@ -19,21 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.events import DeviceEvent
 from storage.relational.models import OrderScope, WorkOrder
 
-#: Events decided together at most. Each step of a run (building its rows, reading back what
-#: the database returns) holds the event loop for a time that grows with the run, and the
-#: gateway reading telemetry in the same process waits meanwhile; each run also costs a dozen
-#: statements. Measured on a loaded 2-CPU machine: 128 keeps a step to about 10-20 ms, and a
-#: storm's CPU within a fifth of deciding it all in one run.
-MAX_SEGMENT = 128
-
 
 def device_segments(events: Sequence[DeviceEvent]) -> list[list[int]]:
-    """Indexes of ``events`` in consecutive runs of at most :data:`MAX_SEGMENT` in which no
-    device appears twice."""
+    """Indexes of ``events`` in consecutive runs in which no device appears twice."""
     segments: list[list[int]] = []
     seen: set[str] = set()
     for index, event in enumerate(events):
-        if not segments or event.device_id in seen or len(segments[-1]) >= MAX_SEGMENT:
+        if not segments or event.device_id in seen:
             segments.append([])
             seen.clear()
         segments[-1].append(index)
