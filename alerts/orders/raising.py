@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, case
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.errors import InvalidError
@@ -25,20 +24,16 @@ from alerts.notifications.outbox import record_changes
 from alerts.orders.batch import device_segments, latest_device_orders, locked_open_orders
 from alerts.orders.changes import ChangeKind, OrderChange
 from alerts.orders.checks import check_event, event_time
-from alerts.orders.episodes import (
-    drop_episodes,
-    end_episodes,
-    ended_by,
-    last_ends,
-    link_episodes,
-    open_episodes,
-    open_episodes_by_key,
-)
+
+# clear_fault is re-exported: callers handle both kinds of event through this module.
+from alerts.orders.clearing import clear_fault as clear_fault
+from alerts.orders.clearing import clear_faults
+from alerts.orders.episodes import drop_episodes, last_ends, link_episodes, open_episodes
 from alerts.orders.keys import open_key
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, add_transition
 from alerts.orders.opening import OrderRequest, open_orders, restarted_clock
 from alerts.orders.routing import route_fault
-from alerts.orders.versioned import update_locked, update_order, update_orders
+from alerts.orders.versioned import update_locked, update_order
 from core.events import DeviceEvent
 from core.settings import Settings
 from governance.model import Site
@@ -199,75 +194,6 @@ async def raise_faults(
     )
     changes_of = dict(zip(live, decided, strict=True))
     return [changes_of.get(index, []) for index in range(len(events))]
-
-
-async def clear_fault(
-    session: AsyncSession, *, event: DeviceEvent, now: datetime
-) -> list[OrderChange]:
-    """End the open episode and mark its order recovered; nothing when nothing was open."""
-    event_time(event)
-    [changes] = await clear_faults(session, events=[event], now=now)
-    return changes
-
-
-async def clear_faults(
-    session: AsyncSession, *, events: Sequence[DeviceEvent], now: datetime
-) -> list[list[OrderChange]]:
-    """:func:`clear_fault` for checked clears of distinct devices, each step one statement."""
-    keys = [open_key(event.device_id, event.code) for event in events]
-    open_rows = await open_episodes_by_key(session, keys)
-    ends: dict[int, datetime] = {}
-    clearing: dict[int, int] = {}  # episode id → index of the event ending it
-    for index, event in enumerate(events):
-        episode, ended_at = open_rows.get(keys[index]), event_time(event)
-        if episode is not None and ended_by(episode, event, ended_at):
-            # A device clock running behind must not produce a negative outage.
-            ends[episode.id] = max(ended_at, episode.started_at)
-            clearing[episode.id] = index
-    ended = await end_episodes(session, ends)
-    recoveries = sorted(
-        (clearing[episode], order, ends[episode])
-        for episode, order in ended.items()
-        if order is not None
-    )
-    changes: list[list[OrderChange]] = [[] for _ in events]
-    while recoveries:
-        # Episodes of one incident share its order: each marks it in turn, as one at a time.
-        batch, recoveries = _first_per_order(recoveries)
-        recovered_at = case(
-            {
-                order: bindparam(None, at, type_=WorkOrder.recovered_at.type)
-                for _, order, at in batch
-            },
-            value=WorkOrder.id,
-        )
-        updated = await update_orders(
-            session,
-            WorkOrder.id.in_([order for _, order, _ in batch]),
-            WorkOrder.open_key.is_not(None),  # closed or cancelled meanwhile: nothing to mark
-            values={"recovered_at": recovered_at},
-            now=now,
-        )
-        by_id = {order.id: order for order in updated}
-        for index, order_id, _ in batch:
-            if order_id in by_id:
-                changes[index] = [
-                    OrderChange.of(by_id[order_id], kind=ChangeKind.RECOVERED, at=now)
-                ]
-    return changes
-
-
-def _first_per_order(
-    recoveries: list[tuple[int, int, datetime]],
-) -> tuple[list[tuple[int, int, datetime]], list[tuple[int, int, datetime]]]:
-    """The first recovery of each order, and the rest (both in event order)."""
-    first: list[tuple[int, int, datetime]] = []
-    rest: list[tuple[int, int, datetime]] = []
-    seen: set[int] = set()
-    for recovery in recoveries:
-        (rest if recovery[1] in seen else first).append(recovery)
-        seen.add(recovery[1])
-    return first, rest
 
 
 async def _open_or_recur(
