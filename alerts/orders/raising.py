@@ -3,7 +3,10 @@
 A raise opens the fault's episode (the insert that decides, atomically, which replica handles
 it), then either folds into the open order (``recurred``; ``reopened`` when it was resolved),
 reopens the order closed within the reopen window, or opens a new one
-(``alerts.orders.opening``). A clear ends the episode and marks its order recovered. Every
+(``alerts.orders.opening``); with grouping, an ``offline`` / ``no_power`` raise instead joins
+the incident covering it or holds its page (``alerts.orders.holds``). A raise an ended episode
+already holds is a replay and opens nothing. A clear ends the episode and marks its order
+recovered (``alerts.orders.clearing``). Every
 function works inside the caller's transaction and never commits, so an event's episode,
 order and outbox rows commit together.
 
