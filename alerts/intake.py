@@ -28,11 +28,11 @@ from types import TracebackType
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.errors import InvalidError, OpenOrderConflictError
+from alerts.errors import InvalidError, OpenOrderConflictError, UnknownDeviceError
 from alerts.orders.changes import ChangeKind, OrderChange
 from alerts.orders.grouping import GroupingPolicy
 from alerts.orders.incidents import handle_building_event
-from alerts.orders.raising import handle_event
+from alerts.orders.raising import handle_events
 from core.backoff import Backoff
 from core.clock import Clock, utcnow
 from core.events import AnyEvent, BuildingEvent, DeviceEvent, OnCommitted
@@ -226,39 +226,74 @@ class EventIntake:
 
     async def _transaction(self, batch: Sequence[_Handover]) -> None:
         started = time.perf_counter()
-        outcomes: list[tuple[AnyEvent, list[OrderChange] | None]] = []
+        events = [item.event for item in batch]
         async with self._sessions.begin() as session:
-            now = self._clock()
-            for item in batch:
-                outcomes.append((item.event, await self._apply(session, item.event, now)))
+            outcomes = await self._apply(session, events, self._clock())
         elapsed = time.perf_counter() - started
         stats = self.stats
         stats.batches += 1
         stats.commit_count += 1
         stats.commit_seconds_sum += elapsed
         stats.commit_seconds_max = max(stats.commit_seconds_max, elapsed)
-        for event, changes in outcomes:
+        for event, changes in zip(events, outcomes, strict=True):
             self._count(event, changes)
 
     async def _apply(
-        self, session: AsyncSession, event: AnyEvent, now: datetime
-    ) -> list[OrderChange] | None:
-        """The changes one event made, or None when the site refuses it (counted, logged)."""
-        try:
+        self, session: AsyncSession, events: Sequence[AnyEvent], now: datetime
+    ) -> list[list[OrderChange] | None]:
+        """The changes each event made, or None when the site refuses it (counted, logged).
+
+        Consecutive device events go to ``handle_events`` together (set-based); a building
+        event, rare and touching many devices, is handled on its own between them.
+        """
+        outcomes: list[list[OrderChange] | None] = []
+        run: list[DeviceEvent] = []
+        for event in [*events, None]:
+            if isinstance(event, DeviceEvent):
+                run.append(event)
+                continue
+            if run:
+                outcomes.extend(await self._apply_devices(session, run, now))
+                run = []
             if isinstance(event, BuildingEvent):
-                return await handle_building_event(session, site=self._site, event=event, now=now)
-            if event.device_id not in self._site.devices:
-                raise InvalidError(f"unknown device {event.device_id!r}")
-            return await handle_event(
+                outcomes.append(await self._apply_building(session, event, now))
+        return outcomes
+
+    async def _apply_devices(
+        self, session: AsyncSession, events: list[DeviceEvent], now: datetime
+    ) -> list[list[OrderChange] | None]:
+        known = [event for event in events if event.device_id in self._site.devices]
+        handled = iter(
+            await handle_events(
                 session,
                 site=self._site,
-                event=event,
+                events=known,
                 now=now,
                 reopen_window=self._reopen_window,
                 grouping=self._grouping,
             )
+        )
+        outcomes: list[list[OrderChange] | None] = []
+        for event in events:
+            outcome = (
+                next(handled)
+                if event.device_id in self._site.devices
+                else UnknownDeviceError(event.device_id)
+            )
+            if isinstance(outcome, InvalidError):
+                # Refused before any write of this event, so the batch's transaction stays usable.
+                log.warning("alerts: rejected %r: %s", event, outcome)
+                outcomes.append(None)
+            else:
+                outcomes.append(outcome)
+        return outcomes
+
+    async def _apply_building(
+        self, session: AsyncSession, event: BuildingEvent, now: datetime
+    ) -> list[OrderChange] | None:
+        try:
+            return await handle_building_event(session, site=self._site, event=event, now=now)
         except InvalidError as exc:
-            # Decided before any write of this event, so the batch's transaction stays usable.
             log.warning("alerts: rejected %r: %s", event, exc)
             return None
 

@@ -7,11 +7,12 @@ import asyncio
 import json
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiomqtt
 
-from alerts.sink import AlertsSink
+from alerts.intake import EventIntake
 from benchmarks.support import NullStore, TimingSink, bench_site, lights, summary_ms
 from core.settings import Settings
 from gateway.service import Gateway
@@ -50,35 +51,38 @@ def _settings(port: int, **changes: object) -> Settings:
 
 
 async def fault_to_event(port: int, samples: int, *, with_alerts: bool) -> list[float]:
-    """A short-circuit (then healthy) reading → the raise (then clear) event at the sink."""
+    """A short-circuit (then healthy) reading → the raise (then clear) event at the sink; with
+    alerts, → its order committed by the EventIntake (the production sink) on SQLite."""
+    async with AsyncExitStack() as stack:
+        inner: EventIntake | None = None
+        if with_alerts:
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="fm-bench-db-"))
+            url = f"sqlite+aiosqlite:///{Path(directory) / 'fm.sqlite3'}"
+            await upgrade_database(url)
+            engine = create_engine(url)
+            stack.push_async_callback(engine.dispose)
+            intake = EventIntake(
+                sessions=session_factory(engine), site=bench_site(), settings=Settings()
+            )
+            inner = await stack.enter_async_context(intake)
+        return await _time_faults(port, samples, TimingSink(inner))
+
+
+async def _time_faults(port: int, samples: int, sink: TimingSink) -> list[float]:
     site = bench_site()
     device = lights(site)[0]
-    directory = tempfile.TemporaryDirectory(prefix="fm-bench-db-")
-    engine = None
-    inner = None
-    if with_alerts:
-        url = f"sqlite+aiosqlite:///{Path(directory.name) / 'fm.sqlite3'}"
-        await upgrade_database(url)
-        engine = create_engine(url)
-        inner = AlertsSink(sessions=session_factory(engine), site=site)
-    sink = TimingSink(inner)
     latencies: list[float] = []
-    try:
-        gateway = Gateway(settings=_settings(port), site=site, store=NullStore(), sink=sink)
-        async with gateway, aiomqtt.Client(HOST, port, identifier="bench-device") as device_client:
-            await asyncio.wait_for(gateway.ready(), TIMEOUT_S)
-            for i in range(samples):
-                metrics = SHORT if i % 2 == 0 else HEALTHY
-                payload = json.dumps({"ts": time.time(), "seq": i, "metrics": metrics})
-                sink.arrived.clear()
-                sent = time.perf_counter()
-                await device_client.publish(f"fm/{device}/telemetry", payload, qos=0)
-                await asyncio.wait_for(sink.arrived.wait(), TIMEOUT_S)
-                latencies.append(sink.times[-1][0] - sent)
-    finally:
-        if engine is not None:
-            await engine.dispose()
-        directory.cleanup()
+    gateway = Gateway(settings=_settings(port), site=site, store=NullStore(), sink=sink)
+    async with gateway, aiomqtt.Client(HOST, port, identifier="bench-device") as device_client:
+        await asyncio.wait_for(gateway.ready(), TIMEOUT_S)
+        for i in range(samples):
+            metrics = SHORT if i % 2 == 0 else HEALTHY
+            payload = json.dumps({"ts": time.time(), "seq": i, "metrics": metrics})
+            sink.arrived.clear()
+            sent = time.perf_counter()
+            await device_client.publish(f"fm/{device}/telemetry", payload, qos=0)
+            await asyncio.wait_for(sink.arrived.wait(), TIMEOUT_S)
+            latencies.append(sink.times[-1][0] - sent)
     return latencies
 
 

@@ -61,7 +61,8 @@ class NullStore:
 
 
 class TimingSink:
-    """Records ``perf_counter`` when each event has been handled (by ``inner`` when given)."""
+    """Records ``perf_counter`` when each event has been handled: at once, or when ``inner``
+    (e.g. the EventIntake) reports it committed."""
 
     def __init__(self, inner: EventSink | None = None) -> None:
         self.inner = inner
@@ -69,15 +70,21 @@ class TimingSink:
         self.arrived = asyncio.Event()
 
     async def publish(self, event: AnyEvent, *, on_committed: OnCommitted | None = None) -> None:
-        if self.inner is not None:
-            await self.inner.publish(event)
-        self.times.append((time.perf_counter(), event))
-        self.arrived.set()
-        if on_committed is not None:
-            on_committed()
+        def handled() -> None:
+            self.times.append((time.perf_counter(), event))
+            self.arrived.set()
+            if on_committed is not None:
+                on_committed()
+
+        if self.inner is None:
+            handled()
+        else:
+            await self.inner.publish(event, on_committed=handled)
 
     async def settled(self) -> None:
-        """Handled as soon as published."""
+        """Settled when ``inner`` is."""
+        if self.inner is not None:
+            await self.inner.settled()
 
     def device_ids(self) -> list[str]:
         """Device of each recorded device event, in order."""

@@ -23,7 +23,8 @@ POLL_S = 0.001
 TIMEOUT_S = 60.0
 
 
-def _start_publisher(port: int, count: int, devices: list[str]) -> subprocess.Popen[bytes]:
+def start_publisher(port: int, count: int, devices: list[str]) -> subprocess.Popen[bytes]:
+    """The flooding publisher (benchmarks/publisher.py) in its own process."""
     return subprocess.Popen(
         [sys.executable, "-m", "benchmarks.publisher", str(port), str(count), *devices]
     )
@@ -34,7 +35,7 @@ async def raw_subscriber(port: int, count: int) -> float:
     devices = lights(bench_site())
     async with aiomqtt.Client(HOST, port, identifier="bench-raw") as client:
         await client.subscribe("fm/+/telemetry", qos=1)
-        publisher = _start_publisher(port, count, devices)
+        publisher = start_publisher(port, count, devices)
         received, first, last = 0, 0.0, 0.0
         deadline = time.perf_counter() + TIMEOUT_S
         async for _ in client.messages:
@@ -59,7 +60,7 @@ async def gateway_ingest(port: int, count: int) -> tuple[float, int, int]:
     gateway = Gateway(settings=settings, site=site, store=store, sink=TimingSink())
     async with gateway:
         await asyncio.wait_for(gateway.ready(), TIMEOUT_S)
-        publisher = _start_publisher(port, count, lights(site))
+        publisher = start_publisher(port, count, lights(site))
         stats = gateway.stats
         deadline = time.perf_counter() + TIMEOUT_S
         # Polling the gateway's counter adds nothing to its hot path (an Event would).

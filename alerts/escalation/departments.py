@@ -8,9 +8,11 @@ departments are outside the grid → community → street ladder, so reminding i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.errors import (
@@ -27,29 +29,41 @@ from storage.relational.sla_models import DepartmentDispatch
 
 
 async def dispatch_departments(
-    session: AsyncSession, *, site: Site, order: WorkOrder, times: SlaTimes, now: datetime
-) -> list[OrderChange]:
-    """Dispatch every department handling the order's fault; one DISPATCHED fact each."""
-    departments = site.departments_for(order.fault_code)
-    if not departments:
-        return []
-    ack_due_at = now + timedelta(seconds=times.department_ack_s)
-    changes: list[OrderChange] = []
-    for department in departments:
-        session.add(
-            DepartmentDispatch(
-                order_id=order.id,
-                department_id=department.id,
-                dispatched_at=now,
-                ack_due_at=ack_due_at,
-                next_reminder_at=ack_due_at,  # the first reminder is the missed deadline
-                reminders=0,
-            )
+    session: AsyncSession,
+    *,
+    site: Site,
+    orders: Sequence[tuple[WorkOrder, SlaTimes]],
+    now: datetime,
+) -> list[list[OrderChange]]:
+    """Dispatch every department handling each order's fault (one INSERT for all of them);
+    per order, one DISPATCHED fact per department."""
+    rows: list[dict[str, object]] = []
+    changes: list[list[OrderChange]] = []
+    for order, times in orders:
+        departments = site.departments_for(order.fault_code)
+        ack_due_at = now + timedelta(seconds=times.department_ack_s)
+        rows.extend(
+            {
+                "order_id": order.id,
+                "department_id": department.id,
+                "dispatched_at": now,
+                "ack_due_at": ack_due_at,
+                "next_reminder_at": ack_due_at,  # the first reminder is the missed deadline
+                "reminders": 0,
+            }
+            for department in departments
         )
         changes.append(
-            OrderChange.of(order, kind=ChangeKind.DISPATCHED, at=now, department_id=department.id)
+            [
+                OrderChange.of(
+                    order, kind=ChangeKind.DISPATCHED, at=now, department_id=department.id
+                )
+                for department in departments
+            ]
         )
-    await session.flush()
+    if rows:
+        # The plain table, not ORM objects: nothing reads the rows back in this transaction.
+        await session.execute(insert(cast(Table, DepartmentDispatch.__table__)), rows)
     return changes
 
 

@@ -15,10 +15,10 @@ When an explaining order opens after its children, it adopts the still-unacknowl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from types import MappingProxyType
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sensors.catalogue import Severity
@@ -59,46 +59,52 @@ def explains(parent: WorkOrder, child: WorkOrder) -> bool:
     return parent.severity == Severity.CRITICAL.value and child.severity == Severity.MINOR.value
 
 
-def _candidates_in(building_id: str, *, exclude: int) -> Select[WorkOrder]:
-    return (
+async def candidates_by_building(
+    session: AsyncSession, building_ids: Collection[str]
+) -> dict[str, list[WorkOrder]]:
+    """The open, unsilenced, unlinked orders of each building, by priority then age (one
+    query): the orders that may explain, or be explained by, a new order there."""
+    if not building_ids:
+        return {}
+    query = (
         select(WorkOrder)
         .where(
-            WorkOrder.building_id == building_id,
-            WorkOrder.id != exclude,
+            WorkOrder.building_id.in_(building_ids),
             WorkOrder.status.in_(_ACTIVE),
             WorkOrder.silenced.is_(False),
             WorkOrder.parent_id.is_(None),
         )
         .order_by(WorkOrder.priority.desc(), WorkOrder.created_at, WorkOrder.id)
     )
+    by_building: dict[str, list[WorkOrder]] = {building: [] for building in building_ids}
+    for order in await session.scalars(query):
+        by_building[order.building_id].append(order)
+    return by_building
 
 
-async def explaining_parent(session: AsyncSession, *, order: WorkOrder) -> WorkOrder | None:
-    """The open order that explains ``order``, or None (then it pages on its own)."""
-    rows = await session.scalars(_candidates_in(order.building_id, exclude=order.id))
-    for candidate in rows:
-        if explains(candidate, order):
-            parent: WorkOrder = candidate
-            return parent
-    return None
+def first_explaining(candidates: Sequence[WorkOrder], order: WorkOrder) -> WorkOrder | None:
+    """The first of ``candidates`` (of ``order``'s building) that explains ``order``."""
+    return next((parent for parent in candidates if explains(parent, order)), None)
 
 
-async def adoptable_children(session: AsyncSession, *, parent: WorkOrder) -> list[WorkOrder]:
-    """Still-unacknowledged orders that ``parent`` explains and that have no children."""
-    rows = await session.scalars(_candidates_in(parent.building_id, exclude=parent.id))
+async def adoptable_among(
+    session: AsyncSession, parents: Sequence[tuple[WorkOrder, Sequence[WorkOrder]]]
+) -> list[list[WorkOrder]]:
+    """For each ``(parent, candidates of its building)``, the still-unacknowledged candidates
+    it explains that have no children (one query for all of them)."""
     unacknowledged = [
-        row for row in rows if row.status == OrderStatus.OPEN.value and explains(parent, row)
+        [
+            row
+            for row in candidates
+            if row.status == OrderStatus.OPEN.value and explains(parent, row)
+        ]
+        for parent, candidates in parents
     ]
-    if not unacknowledged:
-        return []
+    ids = {row.id for rows in unacknowledged for row in rows}
+    if not ids:
+        return unacknowledged
     # An order that already explains others stays a root: links are one level deep.
     has_children = set(
-        (
-            await session.scalars(
-                select(WorkOrder.parent_id).where(
-                    WorkOrder.parent_id.in_([row.id for row in unacknowledged])
-                )
-            )
-        ).all()
+        await session.scalars(select(WorkOrder.parent_id).where(WorkOrder.parent_id.in_(ids)))
     )
-    return [row for row in unacknowledged if row.id not in has_children]
+    return [[row for row in rows if row.id not in has_children] for rows in unacknowledged]

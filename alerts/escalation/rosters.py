@@ -6,6 +6,7 @@ the next order at once, on every replica, without a restart.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -16,16 +17,23 @@ from governance.model import Site
 from storage.relational.sla_models import DutyRoster
 
 
-async def on_duty_member(session: AsyncSession, *, team_id: str, at: datetime) -> str | None:
-    """The member on duty for ``team_id`` at ``at`` (latest-starting shift wins); None if none."""
+async def on_duty_members(
+    session: AsyncSession, *, team_ids: Collection[str], at: datetime
+) -> dict[str, str]:
+    """The member on duty at ``at`` of each team that has one (latest-starting shift wins)."""
+    if not team_ids:
+        return {}
     query = (
-        select(DutyRoster.member_id)
-        .where(DutyRoster.team_id == team_id, DutyRoster.starts_at <= at, DutyRoster.ends_at > at)
+        select(DutyRoster.team_id, DutyRoster.member_id)
+        .where(
+            DutyRoster.team_id.in_(team_ids), DutyRoster.starts_at <= at, DutyRoster.ends_at > at
+        )
         .order_by(DutyRoster.starts_at.desc(), DutyRoster.id.desc())
-        .limit(1)
     )
-    member: str | None = await session.scalar(query)
-    return member
+    on_duty: dict[str, str] = {}
+    for team_id, member_id in (await session.execute(query)).all():
+        on_duty.setdefault(team_id, member_id)
+    return on_duty
 
 
 def team_member_ids(site: Site, team_id: str) -> frozenset[str]:

@@ -7,9 +7,10 @@ silence does not wake orders already opened inside it: they stay silenced until 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.errors import InvalidScheduleError
@@ -17,26 +18,20 @@ from governance.model import Site
 from storage.relational.sla_models import Silence, SilenceScope
 
 
-async def active_silence(
-    session: AsyncSession, *, device_id: str | None, building_id: str, grid_id: str, at: datetime
+async def active_silences(session: AsyncSession, *, at: datetime) -> list[Silence]:
+    """Every silence active at ``at``, oldest first (a small table: read once per batch)."""
+    query = select(Silence).where(Silence.starts_at <= at, Silence.ends_at > at)
+    return list((await session.scalars(query.order_by(Silence.id))).all())
+
+
+def covering(
+    silences: Sequence[Silence], *, device_id: str | None, building_id: str, grid_id: str
 ) -> Silence | None:
-    """A silence covering the device, its building or its grid at ``at``; None if none."""
-    scopes = [
-        and_(Silence.scope_kind == SilenceScope.BUILDING.value, Silence.scope_id == building_id),
-        and_(Silence.scope_kind == SilenceScope.GRID.value, Silence.scope_id == grid_id),
-    ]
+    """The oldest of ``silences`` covering the device, its building or its grid; None if none."""
+    scopes = {(SilenceScope.BUILDING.value, building_id), (SilenceScope.GRID.value, grid_id)}
     if device_id is not None:
-        scopes.append(
-            and_(Silence.scope_kind == SilenceScope.DEVICE.value, Silence.scope_id == device_id)
-        )
-    query = (
-        select(Silence)
-        .where(Silence.starts_at <= at, Silence.ends_at > at, or_(*scopes))
-        .order_by(Silence.id)
-        .limit(1)
-    )
-    silence: Silence | None = await session.scalar(query)
-    return silence
+        scopes.add((SilenceScope.DEVICE.value, device_id))
+    return next((s for s in silences if (s.scope_kind, s.scope_id) in scopes), None)
 
 
 def _check_scope(site: Site, scope_kind: SilenceScope, scope_id: str) -> None:

@@ -89,10 +89,16 @@ async def load_policies(session: AsyncSession) -> dict[str, SlaTimes]:
 async def policy_for(session: AsyncSession, severity: str) -> SlaTimes | None:
     """The policy of one severity; None (logged) when the table has no row for it."""
     row = await session.get(SlaPolicy, severity)
-    if row is None:
+    return policy_in({} if row is None else {severity: SlaTimes.of(row)}, severity)
+
+
+def policy_in(policies: Mapping[str, SlaTimes], severity: str) -> SlaTimes | None:
+    """The policy of one severity among ``policies`` (from :func:`load_policies`); None
+    (logged) when there is none for it."""
+    times = policies.get(severity)
+    if times is None:
         log.warning("alerts: no SLA policy for severity %r; its orders get no SLA clock", severity)
-        return None
-    return SlaTimes.of(row)
+    return times
 
 
 async def list_policies(session: AsyncSession) -> list[SlaPolicy]:

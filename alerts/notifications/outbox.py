@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notifications.destinations import Destination, destinations
+from alerts.orders.bulk import insert_many_skipping_conflicts
 from alerts.orders.changes import OrderChange
 from alerts.orders.fields import ORDER_FIELDS
-from alerts.orders.keys import insert_skipping_conflicts
 from governance.model import Site
 from storage.relational.outbox_models import (
     Channel,
@@ -130,8 +130,9 @@ async def insert_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> int:
     """Insert outbox rows, skipping keys already present; how many were new."""
     if not rows:
         return 0
-    statement = insert_skipping_conflicts(
-        session, OutboxMessage, rows, unique=OutboxMessage.idempotency_key
+    # Rows of the plain table, not ORM objects: nothing reads them back in this transaction.
+    table = cast(Table, OutboxMessage.__table__)
+    inserted = await insert_many_skipping_conflicts(
+        session, table, rows, unique=table.c.idempotency_key, returning=[table.c.id]
     )
-    inserted = await session.scalars(statement.returning(OutboxMessage.id))
     return len(inserted.all())

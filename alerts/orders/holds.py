@@ -9,34 +9,54 @@ device's own order, or nothing when the episode ended meanwhile).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.orders.changes import OrderChange
 from alerts.orders.grouping import GroupingPolicy
-from alerts.orders.incidents import covering_incident, join_incident
+from alerts.orders.incidents import covering_incidents, join_incident
+from core.events import DeviceEvent
 from governance.model import Site
 from storage.relational.models import Episode
 
+_EPISODES = cast(Table, Episode.__table__)
 
-async def hold_page(
+
+async def hold_pages(
     session: AsyncSession,
     *,
     site: Site,
     grouping: GroupingPolicy,
-    episode: Episode,
+    held: Sequence[tuple[int, DeviceEvent]],
     now: datetime,
-) -> list[OrderChange]:
-    """Join the open incident covering the episode's device, else hold its page."""
-    covering = await covering_incident(
-        session, site=site, device_id=episode.device_id, code=episode.code
-    )
-    if covering is not None:
-        order, group_id = covering
-        return await join_incident(
-            session, order=order, group_id=group_id, episode=episode, now=now
+) -> list[list[OrderChange]]:
+    """Per just-opened episode ``(episode id, its raise)``: join the open incident covering its
+    device (the changes that caused), else hold its page (no changes). One query for the
+    covering incidents and one UPDATE for all the held pages."""
+    faults = [(event.device_id, event.code) for _, event in held]
+    covering = await covering_incidents(session, site=site, faults=faults)
+    changes: list[list[OrderChange]] = []
+    waiting: list[int] = []
+    for (episode_id, _), incident in zip(held, covering, strict=True):
+        if incident is None:
+            waiting.append(episode_id)
+            changes.append([])
+            continue
+        order, group_id = incident
+        episode = await session.get(Episode, episode_id, populate_existing=True)
+        if episode is None:  # inserted by this transaction a moment ago
+            raise LookupError(f"episode {episode_id} vanished inside its own transaction")
+        changes.append(
+            await join_incident(session, order=order, group_id=group_id, episode=episode, now=now)
         )
-    episode.page_due_at = now + grouping.hold
-    await session.flush()
-    return []
+    if waiting:
+        await session.execute(
+            update(_EPISODES)
+            .where(_EPISODES.c.id.in_(waiting))
+            .values(page_due_at=now + grouping.hold)
+        )
+    return changes

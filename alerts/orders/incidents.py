@@ -170,13 +170,33 @@ async def open_incident(
     return changes
 
 
-async def covering_incident(
-    session: AsyncSession, *, site: Site, device_id: str, code: str
-) -> tuple[WorkOrder, str] | None:
-    """The open incident a device going down now joins (the widest: street, community, then
-    its building), row-locked, with the group it joins as; None when there is none."""
+async def covering_incidents(
+    session: AsyncSession, *, site: Site, faults: Sequence[tuple[str, str]]
+) -> list[tuple[WorkOrder, str] | None]:
+    """Per ``(device_id, code)``: the open incident a device going down now joins (the widest:
+    street, community, then its building), row-locked, with the group it joins as; None when
+    there is none. One query for all of them."""
+    areas = [_covering_areas(site, device_id=device_id, code=code) for device_id, code in faults]
+    if not areas:
+        return []
+    query = (
+        select(WorkOrder)
+        .where(WorkOrder.open_key.in_({key for keys in areas for key in keys}))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    by_key = {order.open_key: order for order in (await session.scalars(query)).all()}
+    return [
+        next(((by_key[key], group) for key, group in keys.items() if key in by_key), None)
+        for keys in areas
+    ]
+
+
+def _covering_areas(site: Site, *, device_id: str, code: str) -> dict[str, str]:
+    """The open keys of the incidents that would cover a device, widest first, with the group
+    the device joins each as."""
     route = site.route(device_id)
-    areas = {
+    return {
         area_incident_key(OrderScope.STREET.value, site.street.id, code): (
             f"street:{site.street.id}"
         ),
@@ -185,18 +205,6 @@ async def covering_incident(
         ),
         incident_key(route.building.id, code): route.device.group_id,
     }
-    query = (
-        select(WorkOrder)
-        .where(WorkOrder.open_key.in_(areas))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    by_key = {order.open_key: order for order in (await session.scalars(query)).all()}
-    for key, group_id in areas.items():
-        order = by_key.get(key)
-        if order is not None:
-            return order, group_id
-    return None
 
 
 async def join_incident(

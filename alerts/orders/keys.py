@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from alerts.errors import UnsupportedDatabaseError
+from alerts.orders import bulk
 from storage.relational.models import Episode, WorkOrder
 
 Keyed = TypeVar("Keyed", Episode, WorkOrder)
@@ -61,6 +62,18 @@ async def insert_unless_open(
     session: AsyncSession, model: type[Keyed], values: Mapping[str, Any]
 ) -> Keyed | None:
     """Insert a row carrying ``values["open_key"]``; None when one with that key is open."""
-    statement = insert_skipping_conflicts(session, model, [values], unique=model.open_key)
-    inserted: Keyed | None = await session.scalar(statement.returning(model))
-    return inserted
+    inserted = await insert_all_unless_open(session, model, [values])
+    return inserted.get(values["open_key"])
+
+
+async def insert_all_unless_open(
+    session: AsyncSession, model: type[Keyed], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, Keyed]:
+    """Insert rows of distinct ``open_key`` values; those inserted by open key (a key that is
+    already open is left out)."""
+    if not rows:
+        return {}
+    inserted = await bulk.insert_many_skipping_conflicts(
+        session, model, rows, unique=model.open_key, returning=[model]
+    )
+    return {row.open_key: row for row in inserted.scalars() if row.open_key is not None}

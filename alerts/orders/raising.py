@@ -1,43 +1,49 @@
-"""What one device event does to episodes and work orders, as one unit of work.
+"""What device events do to episodes and work orders, as one unit of work.
 
 A raise opens the fault's episode (the insert that decides, atomically, which replica handles
 it), then either folds into the open order (``recurred``; ``reopened`` when it was resolved),
 reopens the order closed within the reopen window, or opens a new one
-(``alerts.orders.opening``). A clear ends the episode and marks its order recovered. Every
+(``alerts.orders.opening``); with grouping, an ``offline`` / ``no_power`` raise instead joins
+the incident covering it or holds its page (``alerts.orders.holds``). A raise an ended episode
+already holds is a replay and opens nothing. A clear ends the episode and marks its order
+recovered (``alerts.orders.clearing``). Every
 function works inside the caller's transaction and never commits, so an event's episode,
 order and outbox rows commit together.
+
+A batch of events (the intake's group commit) is handled set-based: each run of events of
+distinct devices is decided together, one statement per step for the whole run
+(``alerts.orders.batch``). One event is a batch of one: there is no other code path.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.errors import InvalidEventError, UnknownDeviceError, UnknownFaultCodeError
+from alerts.errors import InvalidError
 from alerts.notifications.outbox import record_changes
+from alerts.orders.batch import device_segments, latest_device_orders, locked_open_orders
 from alerts.orders.changes import ChangeKind, OrderChange
-from alerts.orders.episodes import (
-    already_recorded,
-    end_episode,
-    not_before_its_start,
-    open_episode,
-)
-from alerts.orders.grouping import GROUPED_CODES, GroupingPolicy
-from alerts.orders.holds import hold_page
-from alerts.orders.incidents import leave_incident
+from alerts.orders.checks import check_event, event_time
+
+# clear_fault is re-exported: callers handle both kinds of event through this module.
+from alerts.orders.clearing import clear_fault as clear_fault
+from alerts.orders.clearing import clear_faults
+from alerts.orders.episodes import drop_episodes, link_episodes, open_episodes, replayed_raises
+from alerts.orders.grouping import GroupingPolicy
+from alerts.orders.holds import hold_pages
 from alerts.orders.keys import open_key
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, add_transition
-from alerts.orders.opening import open_order, restarted_clock
-from alerts.orders.routing import OrderRouting, route_fault
-from alerts.orders.versioned import locked_open_order, update_locked, update_order
+from alerts.orders.opening import OrderRequest, open_orders, restarted_clock
+from alerts.orders.routing import route_fault
+from alerts.orders.versioned import update_locked, update_order
 from core.events import DeviceEvent, EventSource
 from core.settings import Settings
 from governance.model import Site
-from sensors.catalogue import OFFLINE, Severity
-from sensors.profiles import PROFILES
-from storage.relational.models import Episode, OrderScope, OrderStatus, WorkOrder
+from sensors.catalogue import Severity
+from storage.relational.models import Episode, OrderStatus, WorkOrder
 
 #: How long after closing a recurrence reopens the order (``FM_REOPEN_WINDOW_S``'s default).
 DEFAULT_REOPEN_WINDOW = timedelta(seconds=Settings.model_fields["reopen_window_s"].default)
@@ -48,6 +54,10 @@ _REOPENED_VALUES: dict[str, None] = {
     "started_at": None,
     "resolved_at": None,
 }
+
+
+#: What handling one event came to: the order changes it caused, or why it was refused.
+Outcome = list[OrderChange] | InvalidError
 
 
 async def handle_event(
@@ -62,22 +72,71 @@ async def handle_event(
     """Apply one event inside the caller's transaction; the order changes it caused.
 
     The changes are queued in the outbox in this same transaction: that is what makes "the
-    order change and its notification commit together" hold. With ``grouping``, the pages of
-    the codes it groups wait for its decision (``alerts.orders.holds``).
+    order change and its notification commit together" hold. A batch of one of
+    :func:`handle_events`; an event the site refuses raises its :class:`InvalidError`.
     """
-    if event.active:
-        changes = await raise_fault(
+    [outcome] = await handle_events(
+        session,
+        site=site,
+        events=[event],
+        now=now,
+        reopen_window=reopen_window,
+        grouping=grouping,
+    )
+    if isinstance(outcome, InvalidError):
+        raise outcome
+    return outcome
+
+
+async def handle_events(
+    session: AsyncSession,
+    *,
+    site: Site,
+    events: Sequence[DeviceEvent],
+    now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+    grouping: GroupingPolicy | None = None,
+) -> list[Outcome]:
+    """Apply events in arrival order inside the caller's transaction; each one's outcome.
+
+    Runs of events of distinct devices are decided together (``alerts.orders.batch``), so a
+    storm costs a few statements per run, not a dozen per event. An event the site refuses
+    (unknown device or fault code, a timestamp without zone) is refused before anything is
+    written and does not stop the others.
+    """
+    outcomes: list[Outcome] = []
+    accepted: list[int] = []
+    for index, event in enumerate(events):
+        try:
+            check_event(site, event)
+        except InvalidError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append([])
+            accepted.append(index)
+    changes: dict[int, list[OrderChange]] = {}
+    for segment in device_segments([events[index] for index in accepted]):
+        indexes = [accepted[position] for position in segment]
+        raises = [index for index in indexes if events[index].active]
+        raised = await raise_faults(
             session,
             site=site,
-            event=event,
+            events=[events[index] for index in raises],
             now=now,
             reopen_window=reopen_window,
             grouping=grouping,
         )
-    else:
-        changes = await clear_fault(session, event=event, now=now)
-    await record_changes(session, site=site, changes=changes, now=now)
-    return changes
+        changes.update(zip(raises, raised, strict=True))
+        clears = [index for index in indexes if not events[index].active]
+        cleared = await clear_faults(session, events=[events[index] for index in clears], now=now)
+        changes.update(zip(clears, cleared, strict=True))
+    # Nothing in this transaction reads the outbox back: one INSERT for the whole batch, in
+    # event order.
+    in_order = [change for index in sorted(changes) for change in changes[index]]
+    await record_changes(session, site=site, changes=in_order, now=now)
+    for index, made in changes.items():
+        outcomes[index] = made
+    return outcomes
 
 
 async def raise_fault(
@@ -90,61 +149,74 @@ async def raise_fault(
     grouping: GroupingPolicy | None = None,
 ) -> list[OrderChange]:
     """Open the fault's episode and its order's changes (first the order's own); none when the
-    episode was already open or its page is held for grouping.
-
-    A closed order of the same (device, fault) closed less than ``reopen_window`` ago is
-    reopened (and counted) instead of opening a new one; a cancelled one never is.
+    episode was already open or its page is held. A batch of one of :func:`raise_faults`.
     """
-    started_at = _event_time(event)
-    _check_known(site, event)
-    routing = route_fault(site, device_id=event.device_id, severity=event.severity)
-    # The episode insert comes first: it decides, atomically, which replica handles this raise,
-    # and on SQLite it takes the write lock that serialises the rest of the transaction.
-    episode = await open_episode(session, event=event, started_at=started_at)
-    if episode is None:
-        return []
-    if await already_recorded(session, event=event, at=started_at):
-        await session.delete(episode)  # a repeat of a fault already recorded and cleared
-        await session.flush()
-        return []
-    if grouping is not None and grouping.holds(event.code):
-        return await hold_page(session, site=site, grouping=grouping, episode=episode, now=now)
-    changes = await _open_or_recur(
-        session, site=site, routing=routing, event=event, now=now, reopen_window=reopen_window
+    check_event(site, event)
+    [changes] = await raise_faults(
+        session,
+        site=site,
+        events=[event],
+        now=now,
+        reopen_window=reopen_window,
+        grouping=grouping,
     )
-    episode.work_order_id = changes[0].order_id
-    await session.flush()
     return changes
 
 
-async def clear_fault(
-    session: AsyncSession, *, event: DeviceEvent, now: datetime
-) -> list[OrderChange]:
-    """End the open episode and mark its order recovered; nothing when nothing was open."""
-    key = open_key(event.device_id, event.code)
-    ended_at = _event_time(event)
-    episode = await end_episode(
-        session,
-        Episode.open_key == key,
-        not_before_its_start(event, ended_at),
-        ended_at=ended_at,
-    )
-    if episode is None or episode.work_order_id is None:
-        return []  # no order (yet): a held page is decided, and dropped, when its hold ends
-    if episode.code in GROUPED_CODES:
-        left = await leave_incident(session, episode=episode, now=now)
-        if left is not None:
-            return left
-    order = await update_order(
-        session,
-        WorkOrder.id == episode.work_order_id,
-        WorkOrder.open_key.is_not(None),
-        values={"recovered_at": episode.ended_at},
-        now=now,
-    )
-    if order is None:  # the order was closed or cancelled meanwhile: nothing left to mark
+async def raise_faults(
+    session: AsyncSession,
+    *,
+    site: Site,
+    events: Sequence[DeviceEvent],
+    now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+    grouping: GroupingPolicy | None = None,
+) -> list[list[OrderChange]]:
+    """:func:`raise_fault` for checked raises of distinct devices, each step one statement.
+
+    A closed order of the same (device, fault) closed less than ``reopen_window`` ago is
+    reopened (and counted) instead of opening a new one; a cancelled one never is. With
+    ``grouping``, the pages of the codes it groups wait for its decision (``holds``).
+    """
+    if not events:
         return []
-    return [OrderChange.of(order, kind=ChangeKind.RECOVERED, at=now)]
+    if len({event.device_id for event in events}) < len(events):
+        raise ValueError("raise_faults takes one event per device (see device_segments)")
+    starts = [(event, event_time(event)) for event in events]
+    keys = [open_key(event.device_id, event.code) for event in events]
+    # The episode insert comes first: it decides, atomically, which replica handles each raise,
+    # and on SQLite it takes the write lock that serialises the rest of the transaction.
+    episodes = await open_episodes(session, starts)
+    fresh = [index for index, key in enumerate(keys) if key in episodes]
+    replayed = {fresh[i] for i in await replayed_raises(session, [starts[i] for i in fresh])}
+    # A repeat of a fault already recorded opens nothing.
+    await drop_episodes(session, [episodes[keys[index]] for index in replayed])
+    live = [index for index in fresh if index not in replayed]
+    held = [i for i in live if grouping is not None and grouping.holds(events[i].code)]
+    changes_of: dict[int, list[OrderChange]] = {}
+    if grouping is not None and held:
+        holding = [(episodes[keys[index]], events[index]) for index in held]
+        decided_holds = await hold_pages(
+            session, site=site, grouping=grouping, held=holding, now=now
+        )
+        changes_of.update(zip(held, decided_holds, strict=True))
+    paged = [index for index in live if index not in changes_of]
+    decided = await _open_or_recur(
+        session,
+        site=site,
+        events=[events[index] for index in paged],
+        now=now,
+        reopen_window=reopen_window,
+    )
+    await link_episodes(
+        session,
+        {
+            episodes[keys[index]]: changes[0].order_id
+            for index, changes in zip(paged, decided, strict=True)
+        },
+    )
+    changes_of.update(zip(paged, decided, strict=True))
+    return [changes_of.get(index, []) for index in range(len(events))]
 
 
 async def page_held_episode(
@@ -165,9 +237,8 @@ async def page_held_episode(
         source=EventSource(episode.source),
         detail=episode.detail,
     )
-    routing = route_fault(site, device_id=event.device_id, severity=event.severity)
-    changes = await _open_or_recur(
-        session, site=site, routing=routing, event=event, now=now, reopen_window=reopen_window
+    [changes] = await _open_or_recur(
+        session, site=site, events=[event], now=now, reopen_window=reopen_window
     )
     episode.work_order_id = changes[0].order_id
     episode.page_due_at = None
@@ -175,49 +246,54 @@ async def page_held_episode(
     return changes
 
 
-def _event_time(event: DeviceEvent) -> datetime:
-    if event.ts.tzinfo is None or event.ts.utcoffset() is None:
-        raise InvalidEventError(
-            device_id=event.device_id, code=event.code, reason="timestamp has no time zone"
-        )
-    return event.ts.astimezone(UTC)
-
-
-def _check_known(site: Site, event: DeviceEvent) -> None:
-    device = site.devices.get(event.device_id)
-    if device is None:
-        raise UnknownDeviceError(event.device_id)
-    profile = PROFILES.get(device.type)
-    known = profile.fault_codes if profile is not None else frozenset({OFFLINE})
-    if event.code not in known:
-        raise UnknownFaultCodeError(
-            device_id=event.device_id, device_type=device.type, code=event.code
-        )
-
-
 async def _open_or_recur(
     session: AsyncSession,
     *,
     site: Site,
-    routing: OrderRouting,
-    event: DeviceEvent,
+    events: Sequence[DeviceEvent],
     now: datetime,
     reopen_window: timedelta,
-) -> list[OrderChange]:
-    key = open_key(event.device_id, event.code)
-    order = await locked_open_order(session, key)
-    if order is None:
-        reopened = await _reopen_recently_closed(
-            session, key=key, event=event, now=now, window=reopen_window
+) -> list[list[OrderChange]]:
+    """Per raise (distinct devices): recur its open order, reopen its recently closed one, or
+    open a new one."""
+    keys = [open_key(event.device_id, event.code) for event in events]
+    held = await locked_open_orders(session, keys)
+    decided: dict[int, list[OrderChange]] = {}
+    for index, event in enumerate(events):
+        if keys[index] in held:
+            decided[index] = [await _recur(session, order=held[keys[index]], event=event, now=now)]
+    unheld = [index for index in range(len(events)) if index not in decided]
+    if reopen_window > timedelta(0) and unheld:
+        faults = {(events[index].device_id, events[index].code) for index in unheld}
+        latest = await latest_device_orders(session, faults)
+        for index in unheld:
+            event = events[index]
+            reopened = await _reopen_recently_closed(
+                session,
+                latest=latest.get((event.device_id, event.code)),
+                key=keys[index],
+                event=event,
+                now=now,
+                window=reopen_window,
+            )
+            if reopened is not None:
+                decided[index] = [reopened]
+    to_open = [index for index in unheld if index not in decided]
+    requests = [
+        OrderRequest(
+            route_fault(site, device_id=events[i].device_id, severity=events[i].severity),
+            events[i],
+            keys[i],
         )
-        if reopened is not None:
-            return [reopened]
-        order, opened = await open_order(
-            session, site=site, routing=routing, event=event, key=key, now=now
-        )
-        if opened:
-            return opened
-    return [await _recur(session, order=order, event=event, now=now)]
+        for i in to_open
+    ]
+    opened = await open_orders(session, site=site, requests=requests, now=now)
+    for index, (order, changes) in zip(to_open, opened, strict=True):
+        # No changes: another replica opened it meanwhile, so this raise is a recurrence.
+        decided[index] = changes or [
+            await _recur(session, order=order, event=events[index], now=now)
+        ]
+    return [decided[index] for index in range(len(events))]
 
 
 async def _recur(
@@ -246,9 +322,16 @@ async def _recur(
 
 
 async def _reopen_recently_closed(
-    session: AsyncSession, *, key: str, event: DeviceEvent, now: datetime, window: timedelta
+    session: AsyncSession,
+    *,
+    latest: WorkOrder | None,
+    key: str,
+    event: DeviceEvent,
+    now: datetime,
+    window: timedelta,
 ) -> OrderChange | None:
-    """Reopen the fault's latest order if it was closed within ``window``; else None.
+    """Reopen ``latest``, the fault's latest order, if it was closed within ``window``; else
+    None.
 
     Only the latest order counts: after a cancelled false alarm or a new order opened past
     the window, an older closed order stays closed. The guarded UPDATE (same version, still
@@ -256,18 +339,6 @@ async def _reopen_recently_closed(
     then opens a new order. Concurrent raises of the same fault never get here together:
     the episode insert before this lets exactly one of them through.
     """
-    if window <= timedelta(0):
-        return None
-    latest = await session.scalar(
-        select(WorkOrder)
-        .where(
-            WorkOrder.device_id == event.device_id,
-            WorkOrder.fault_code == event.code,
-            WorkOrder.scope == OrderScope.DEVICE,
-        )
-        .order_by(WorkOrder.id.desc())
-        .limit(1)
-    )
     if (
         latest is None
         or latest.status != OrderStatus.CLOSED

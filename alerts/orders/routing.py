@@ -18,7 +18,7 @@ reaches the width of one severity step, the order is lexicographic by constructi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -26,7 +26,7 @@ from types import MappingProxyType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.errors import UnknownBuildingError, UnknownDeviceError
-from alerts.escalation.rosters import on_duty_member
+from alerts.escalation.rosters import on_duty_members
 from governance.model import CareColour, Site, Tier
 from sensors.catalogue import Severity
 from storage.relational.models import OrderScope
@@ -100,16 +100,20 @@ def route_building(site: Site, *, building_id: str, severity: Severity) -> Order
     )
 
 
-async def with_roster(
-    session: AsyncSession, *, site: Site, routing: OrderRouting, at: datetime
-) -> OrderRouting:
-    """``routing`` with the duty roster applied: when nobody answers for the building (the grid
-    leader would take it), the member on duty at ``at`` does, if any.
+async def with_rosters(
+    session: AsyncSession, *, site: Site, routings: Sequence[OrderRouting], at: datetime
+) -> list[OrderRouting]:
+    """``routings`` with the duty roster applied: when nobody answers for the building (the
+    grid leader would take it), the member on duty at ``at`` does, if any (one query).
 
     Reads the roster in the caller's transaction, so roster edits route the next order.
     """
-    team = site.teams[routing.team_id]
-    if routing.assignee != team.leader.id:
-        return routing
-    on_duty = await on_duty_member(session, team_id=routing.team_id, at=at)
-    return routing if on_duty is None else replace(routing, assignee=on_duty)
+    to_leader = [routing.assignee == site.teams[routing.team_id].leader.id for routing in routings]
+    teams = {routing.team_id for routing, leader in zip(routings, to_leader, strict=True) if leader}
+    on_duty = await on_duty_members(session, team_ids=teams, at=at)
+    return [
+        replace(routing, assignee=on_duty[routing.team_id])
+        if leader and routing.team_id in on_duty
+        else routing
+        for routing, leader in zip(routings, to_leader, strict=True)
+    ]

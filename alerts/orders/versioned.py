@@ -28,6 +28,18 @@ async def update_order(
     now: datetime,
 ) -> WorkOrder | None:
     """Apply ``values`` to the order matching ``where`` and bump its version; None if none."""
+    updated = await update_orders(session, *where, values=values, now=now)
+    return updated[0] if updated else None
+
+
+async def update_orders(
+    session: AsyncSession,
+    *where: ColumnElement[bool],
+    values: Mapping[str, object],
+    now: datetime,
+) -> list[WorkOrder]:
+    """Apply ``values`` to every order matching ``where`` and bump their versions (one UPDATE;
+    a value may be a CASE over the order id); the orders updated."""
     statement = (
         update(WorkOrder)
         .where(*where)
@@ -35,8 +47,7 @@ async def update_order(
         .returning(WorkOrder)
         .execution_options(populate_existing=True)
     )
-    order: WorkOrder | None = await session.scalar(statement)
-    return order
+    return list(await session.scalars(statement))
 
 
 async def update_if_unchanged(

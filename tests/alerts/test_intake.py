@@ -178,15 +178,15 @@ async def test_a_bug_in_one_event_is_isolated_counted_and_logged(
 ) -> None:
     import alerts.intake as intake_module
 
-    real = intake_module.handle_event
+    real = intake_module.handle_events
 
     async def buggy(session: AsyncSession, **kwargs: object) -> object:
-        event = kwargs["event"]
-        if getattr(event, "device_id", None) == PIPE_YELLOW:
+        events = kwargs["events"]
+        if any(getattr(event, "device_id", None) == PIPE_YELLOW for event in events):  # type: ignore[attr-defined]
             raise RuntimeError("a bug in the pipe rules")
         return await real(session, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(intake_module, "handle_event", buggy)
+    monkeypatch.setattr(intake_module, "handle_events", buggy)
     async with EventIntake(sessions=sessions, site=site, settings=intake_settings()) as intake:
         for device, code in ((LIGHT_RED, "short_circuit"), (PIPE_YELLOW, "leak")):
             await intake.publish(make_event(device, code))
