@@ -68,3 +68,25 @@ async def test_a_huge_id_is_refused_with_a_message_naming_the_bound(
     response = await client.get(f"/api/v1/workorders/{2**63}")
     assert response.status_code == 422
     assert "2147483647" in response.json()["detail"]
+
+
+async def test_every_route_refuses_a_10_mb_body_before_reading_it(
+    make_app: Callable[..., FastAPI], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed(sessions, make_order())
+    app = make_app()
+    body = b"{" + b" " * (10 * 1024 * 1024) + b"}"
+    refused = 0
+    async with serve(app) as client:
+        for method, template in routes(app):
+            if template == "/api/v1/stream":
+                continue
+            response = await client.request(
+                method,
+                fill(template, 1),
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+            assert response.status_code == 413, (method, template, response.status_code)
+            refused += 1
+    assert refused >= 20
