@@ -1,4 +1,11 @@
-"""The gateway's event sink in production: each device event in its own transaction."""
+"""A synchronous event sink: each event handled in its own transaction before ``publish``
+returns.
+
+Production processes hand events to ``alerts.intake.EventIntake`` (bounded queue, group commit,
+retried until it commits). This sink is for embedding alerts where one event at a time is what
+is wanted: tests that need the outcome right after ``publish``, and the one-transaction-per-event
+baseline of the storm benchmark. A failure is counted and logged, not retried.
+"""
 
 from __future__ import annotations
 
