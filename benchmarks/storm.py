@@ -15,9 +15,10 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import func, make_url, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.intake import EventIntake
-from alerts.sink import AlertsSink
+from alerts.orders.raising import handle_event
 from core.events import DeviceEvent, EventSource
 from core.settings import BUNDLED_SITE, Settings
 from governance.loader import load_site
@@ -85,18 +86,26 @@ async def storm_with_intake(url: str) -> tuple[float, int, int]:
     return len(events) / elapsed, await _storm_orders(url), batches
 
 
+async def _commit_alone(
+    sessions: async_sessionmaker[AsyncSession], site: Site, event: DeviceEvent
+) -> None:
+    """One event in its own transaction, as a service without group commit would."""
+    async with sessions.begin() as session:
+        await handle_event(session, site=site, event=event, now=datetime.now(UTC))
+
+
 async def storm_one_by_one(url: str) -> float:
-    """Orders/s with one transaction per event (``AlertsSink``): the baseline."""
+    """Orders/s with one transaction per event (``handle_event`` each): the baseline."""
     await upgrade_database(url)
     site = load_site(BUNDLED_SITE)
     events = storm_events(site)
     engine = create_engine(url)
     try:
-        sink = AlertsSink(sessions=session_factory(engine), site=site)
-        await sink.publish(warm_up_event(site))
+        sessions = session_factory(engine)
+        await _commit_alone(sessions, site, warm_up_event(site))
         started = time.perf_counter()
         for event in events:
-            await sink.publish(event)
+            await _commit_alone(sessions, site, event)
         elapsed = time.perf_counter() - started
     finally:
         await engine.dispose()

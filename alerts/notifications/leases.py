@@ -61,7 +61,7 @@ async def claim(
     session: AsyncSession, *, now: datetime, lease_s: float, limit: int, token: str
 ) -> list[Claimed]:
     """Lease up to ``limit`` due rows to ``token``; the rows it got, oldest first."""
-    # SQLite: a read first, so an idle poll does not take the write lock from the alerts sink.
+    # SQLite: a read first, so an idle poll does not take the write lock from the alerts intake.
     sqlite = session.get_bind().dialect.name == "sqlite"
     if sqlite and (await session.scalar(_due(now, 1))) is None:
         return []

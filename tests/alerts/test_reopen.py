@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.escalation.sla import DEFAULT_POLICIES, seed_default_policies
+from alerts.intake import EventIntake
 from alerts.orders.changes import ChangeKind
 from alerts.orders.lifecycle import SYSTEM_ACTOR, Action, history, transition
 from alerts.orders.raising import DEFAULT_REOPEN_WINDOW, clear_fault, handle_event, raise_fault
 from core.clock import ManualClock
+from core.settings import Settings
 from governance.model import Site
 from sensors.catalogue import Severity
 from storage.relational.models import OrderStatus, WorkOrder
@@ -251,21 +253,23 @@ async def test_concurrent_recurrences_reopen_once(
 
 
 @pytest.mark.parametrize(("window", "expected"), [(WINDOW, "reopened"), (timedelta(0), "new")])
-async def test_the_sink_applies_its_configured_window(
+async def test_the_intake_applies_its_configured_window(
     sessions: Sessions, site: Site, clock: ManualClock, window: timedelta, expected: str
 ) -> None:
-    from alerts.sink import AlertsSink
+    settings = Settings(reopen_window_s=window.total_seconds())
+    async with EventIntake(sessions=sessions, site=site, settings=settings, clock=clock) as intake:
+        await intake.publish(make_event(LIGHT_RED, CODE, ts=clock()))
+        await intake.wait_committed(intake.last_ticket)
+        clock.advance(60)
+        await intake.publish(make_event(LIGHT_RED, CODE, active=False, ts=clock()))
+        await intake.wait_committed(intake.last_ticket)
+        (first,) = await orders(sessions)
+        await finish(sessions, site, clock, first.id, Action.CLOSE)
+        clock.advance(60)
 
-    sink = AlertsSink(sessions=sessions, site=site, clock=clock, reopen_window=window)
-    await sink.publish(make_event(LIGHT_RED, CODE, ts=clock()))
-    clock.advance(60)
-    await sink.publish(make_event(LIGHT_RED, CODE, active=False, ts=clock()))
-    (first,) = await orders(sessions)
-    await finish(sessions, site, clock, first.id, Action.CLOSE)
-    clock.advance(60)
-
-    await sink.publish(make_event(LIGHT_RED, CODE, ts=clock()))
+        await intake.publish(make_event(LIGHT_RED, CODE, ts=clock()))
+        await intake.wait_committed(intake.last_ticket)
 
     after = await orders(sessions)
     assert len(after) == (1 if expected == "reopened" else 2)
-    assert sink.stats.failed == 0
+    assert (intake.stats.failed, intake.stats.committed) == (0, 3)

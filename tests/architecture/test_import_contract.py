@@ -16,7 +16,7 @@ ROOT: Path = contract.ROOT
 FORBIDDEN = [
     # gateway and alerts never import each other
     ("gateway.rules", "alerts.service"),
-    ("alerts.sink", "gateway.service"),
+    ("alerts.intake", "gateway.service"),
     # nothing imports api but the fm runner, which serves it
     ("fm.demo", "api.app"),
     ("fm.cli", "api.deps"),
@@ -27,7 +27,7 @@ FORBIDDEN = [
     # nothing imports fm
     ("api.app", "fm.runner"),
     ("gateway.service", "fm.cli"),
-    ("alerts.sink", "fm.broker"),
+    ("alerts.intake", "fm.broker"),
     ("core.settings", "fm.errors"),
     # sensors imports nothing of the service; its shared modules not its device side
     ("sensors.profiles", "core.events"),

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.sink import AlertsSink
+from alerts.intake import EventIntake
+from core.settings import Settings
 from storage.relational.models import WorkOrder
 from tests.detection.running import running_gateway, telemetry
 from tests.gateway.sites import SHED, small_site
@@ -41,8 +42,8 @@ async def test_a_smoke_alarm_next_to_a_bad_field_opens_its_order(
     drop: tuple[str, str] | None,
 ) -> None:
     site = small_site()
-    alerts = AlertsSink(sessions=sessions, site=site)
-    async with running_gateway(mosquitto, site, sink=alerts) as (gateway, _):
+    alerts = EventIntake(sessions=sessions, site=site, settings=Settings())
+    async with alerts, running_gateway(mosquitto, site, sink=alerts) as (gateway, _):
         mosquitto.publish(f"fm/{SHED}/telemetry", payload)
         await until(lambda: alerts.stats.opened >= 1, "the smoke order")
         orders = await open_orders(sessions)
@@ -62,8 +63,8 @@ async def test_an_absurd_seq_does_not_hide_the_next_smoke_alarm(
     mosquitto: MosquittoServer, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     site = small_site()
-    alerts = AlertsSink(sessions=sessions, site=site)
-    async with running_gateway(mosquitto, site, sink=alerts) as (gateway, _):
+    alerts = EventIntake(sessions=sessions, site=site, settings=Settings())
+    async with alerts, running_gateway(mosquitto, site, sink=alerts) as (gateway, _):
         telemetry(mosquitto, SHED, seq=7, metrics={"smoke": False, "temp_c": 25})
         telemetry(mosquitto, SHED, seq=10**30, metrics={"smoke": False, "temp_c": 25})
         telemetry(mosquitto, SHED, seq=8, metrics={"smoke": True, "temp_c": 26})

@@ -1,5 +1,5 @@
 """Root-cause grouping end to end: 30 silent devices → ONE building incident and ONE building
-order (real Mosquitto, gateway, AlertsSink and the held-page decision on a migrated SQLite); one
+order (real Mosquitto, gateway, EventIntake and the held-page decision on a migrated SQLite); one
 silent device → only it. Devices show offline at once; only the order waits for the hold."""
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.orders.grouping import GroupingPolicy
+from alerts.intake import EventIntake
 from alerts.orders.held_pages import HeldPageDecider
 from alerts.orders.incidents import incident_devices
 from alerts.orders.keys import incident_key
-from alerts.sink import AlertsSink
 from core.clock import ManualClock
 from core.settings import Settings
 from gateway.service import Gateway
@@ -38,12 +37,11 @@ HEALTHY = {"lamp_on": False, "current_a": 0.0, "voltage_v": 221.0}
 
 def alerts_side(
     sessions: async_sessionmaker[AsyncSession], site: Site, clock: ManualClock
-) -> tuple[AlertsSink, HeldPageDecider]:
-    """The sink with the grouping hold in force, and the decision over held pages."""
+) -> tuple[EventIntake, HeldPageDecider]:
+    """The intake with the grouping hold in force, and the decision over held pages."""
     settings = Settings(group_wait_s=GROUP_WAIT_S)
-    grouping = GroupingPolicy.of(settings, site)
-    sink = AlertsSink(sessions=sessions, site=site, clock=clock, grouping=grouping)
-    return sink, HeldPageDecider(sessions=sessions, site=site, settings=settings, clock=clock)
+    intake = EventIntake(sessions=sessions, site=site, settings=settings, clock=clock)
+    return intake, HeldPageDecider(sessions=sessions, site=site, settings=settings, clock=clock)
 
 
 async def open_episodes(sessions: async_sessionmaker[AsyncSession]) -> list[Episode]:
@@ -68,12 +66,16 @@ async def test_thirty_devices_going_silent_raise_exactly_one_building_incident_a
     clock = ManualClock(START)
     site = tower_site()
     alerts, decider = alerts_side(sessions, site, clock)
-    async with running_gateway(
-        mosquitto, site, sink=alerts, clock=clock, group_wait_s=GROUP_WAIT_S
-    ) as (gateway, sink):
+    async with (
+        alerts,
+        running_gateway(mosquitto, site, sink=alerts, clock=clock, group_wait_s=GROUP_WAIT_S) as (
+            gateway,
+            sink,
+        ),
+    ):
         await speak(gateway, mosquitto, TOWER_LIGHTS)
         clock.advance(SILENCE_LIMIT_S)  # the whole tower loses power and goes silent
-        await until(lambda: alerts.stats.handled == TOWER_SIZE, "30 offline events committed")
+        await until(lambda: alerts.stats.committed == TOWER_SIZE, "30 offline events committed")
         # State at once: every device is offline now; only the order waits for the hold.
         assert len(await open_episodes(sessions)) == TOWER_SIZE
         assert (await decider.decide_once()).changes == []
@@ -104,7 +106,7 @@ async def test_thirty_devices_going_silent_raise_exactly_one_building_incident_a
 
         # Power is back: every device speaks again; the last one back closes the incident.
         await speak(gateway, mosquitto, TOWER_LIGHTS)
-        await until(lambda: alerts.stats.handled == 2 * TOWER_SIZE, "alerts handled every return")
+        await until(lambda: alerts.stats.committed == 2 * TOWER_SIZE, "alerts handled every return")
         assert alerts.stats.recovered == 1  # the last one back closed the incident
         async with sessions() as session:
             (order,) = (await session.scalars(select(WorkOrder))).all()
@@ -120,17 +122,20 @@ async def test_one_device_going_silent_raises_only_that_device(
 ) -> None:
     clock = ManualClock(START)
     site = tower_site()
-    alerts = AlertsSink(sessions=sessions, site=site, clock=clock)
     dead, alive = TOWER_LIGHTS[0], TOWER_LIGHTS[1:]
     alerts, decider = alerts_side(sessions, site, clock)
-    async with running_gateway(
-        mosquitto, site, sink=alerts, clock=clock, group_wait_s=GROUP_WAIT_S
-    ) as (gateway, sink):
+    async with (
+        alerts,
+        running_gateway(mosquitto, site, sink=alerts, clock=clock, group_wait_s=GROUP_WAIT_S) as (
+            gateway,
+            sink,
+        ),
+    ):
         await speak(gateway, mosquitto, TOWER_LIGHTS)
         clock.advance(SILENCE_LIMIT_S / 2)
         await speak(gateway, mosquitto, alive)  # the rest keep their heartbeat
         clock.advance(SILENCE_LIMIT_S / 2)
-        await until(lambda: alerts.stats.handled == 1, "the offline event committed at once")
+        await until(lambda: alerts.stats.committed == 1, "the offline event committed at once")
         assert [(e.device_id, e.code, e.active) for e in sink.events] == [(dead, OFFLINE, True)]
         assert [e.device_id for e in await open_episodes(sessions)] == [dead]
         clock.advance(GROUP_WAIT_S)

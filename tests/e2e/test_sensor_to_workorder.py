@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from alerts.sink import AlertsSink
 from api.app import create_app
 from core.settings import BUNDLED_SITE, Settings
-from fm.runner import GatewayProbe, Stores, open_stores
+from fm.runner import GatewayProbe, Stores, alerts_intake, open_stores
 from gateway.service import Gateway
 from governance.loader import load_site
 from governance.model import Site
@@ -48,27 +47,27 @@ async def system(mosquitto: Any, tmp_path: Path) -> AsyncIterator[Running]:
         site_file=BUNDLED_SITE,
     )
     site = load_site(settings.site_file)
-    async with open_stores(settings, migrate=True) as stores:
-        sink = AlertsSink(sessions=stores.sessions, site=site)
-        async with Gateway(
-            settings=settings, site=site, store=stores.timeseries, sink=sink
-        ) as gateway:
-            await asyncio.wait_for(gateway.ready(), timeout=10)
-            app = create_app(
-                settings,
-                site=site,
-                sessions=stores.sessions,
-                timeseries=stores.timeseries,
-                readiness=[GatewayProbe(gateway)],
-            )
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(
-                    transport=transport,
-                    base_url="http://fm.test",
-                    headers={"Authorization": f"Bearer {TOKEN}"},
-                ) as client:
-                    yield Running(site, gateway, stores, client, mosquitto.port)
+    async with (
+        open_stores(settings, migrate=True) as stores,
+        alerts_intake(settings=settings, site=site, stores=stores) as intake,
+        Gateway(settings=settings, site=site, store=stores.timeseries, sink=intake) as gateway,
+    ):
+        await asyncio.wait_for(gateway.ready(), timeout=10)
+        app = create_app(
+            settings,
+            site=site,
+            sessions=stores.sessions,
+            timeseries=stores.timeseries,
+            readiness=[GatewayProbe(gateway)],
+        )
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="http://fm.test",
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            ) as client:
+                yield Running(site, gateway, stores, client, mosquitto.port)
 
 
 def a_corridor_light(site: Site) -> str:
