@@ -81,8 +81,10 @@ class Gateway:
         self._acks = BrokerAcks(self.stats)
         self._subscribed = asyncio.Event()
         self._connected = False
-        # Sweep and message loop both emit; one at a time keeps each device's events in order.
-        self._emit_lock = asyncio.Lock()
+        # Held from a state change to the hand-over of the events it caused (message loop and
+        # sweep), and by a checkpoint while it takes the state: so each device's events stay in
+        # order, and no checkpoint sees a raise whose event has not reached the sink yet.
+        self._handover = asyncio.Lock()
         self._running: AsyncExitStack | None = None
         self._entered = False
 
@@ -112,19 +114,14 @@ class Gateway:
         """
         if self._checkpointer is None:
             return 0
-        written = await self._checkpointer.checkpoint(settled=self._durable)
-        self.stats.checkpoints += 1
-        return written
-
-    async def _durable(self) -> None:
-        """Return once everything handled so far is durable: events committed, points written.
-
-        Called with no await between it and the state snapshot, so the positions it waits for
-        are the snapshot's.
-        """
-        position = self._writer.appended
+        async with self._handover:
+            state = self._checkpointer.take()
+            position = self._writer.appended
         await self._sink.settled()
         await self._writer.written_through(position)
+        written = await self._checkpointer.save(state)
+        self.stats.checkpoints += 1
+        return written
 
     async def ready(self) -> None:
         """Return once the gateway is connected and subscribed (again, after a reconnect)."""
@@ -190,8 +187,9 @@ class Gateway:
     async def _shut_down_cleanly(self) -> None:
         """Evaluate readings still held for ordering, then save the state."""
         try:
-            for event in self._evaluate(list(self._reorder.drain())):
-                await self._emit(event)
+            async with self._handover:
+                for event in self._evaluate(list(self._reorder.drain())):
+                    await self._emit(event)
             # Bounded: with the relational store down, the older checkpoint stays (safe).
             async with asyncio.timeout(self._settings.alerts_drain_timeout_s):
                 await self.checkpoint()
@@ -275,14 +273,15 @@ class Gateway:
         """
         self.stats.received += 1
         try:
-            try:
-                events = self._process(topic, payload, receipt)
-            except Exception:
-                self.stats.handler_errors += 1
-                log.exception("failed to handle a message on %s", printable(topic))
-                return
-            for event in events:
-                await self._emit(event, receipt)
+            async with self._handover:
+                try:
+                    events = self._process(topic, payload, receipt)
+                except Exception:
+                    self.stats.handler_errors += 1
+                    log.exception("failed to handle a message on %s", printable(topic))
+                    return
+                for event in events:
+                    await self._emit(event, receipt)
         finally:
             if receipt is not None:
                 receipt.release()
@@ -339,23 +338,25 @@ class Gateway:
         return tuple(events)
 
     async def _emit(self, event: DeviceEvent, receipt: Receipt | None = None) -> None:
-        """One device event to the sink, acknowledged to the broker once it is committed."""
-        async with self._emit_lock:
-            on_committed = None
+        """One device event to the sink, acknowledged to the broker once it is committed.
+
+        The caller holds ``_handover`` from the state change that caused the event.
+        """
+        on_committed = None
+        if receipt is not None:
+            receipt.hold()
+            on_committed = receipt.release
+        try:
+            await self._sink.publish(event, on_committed=on_committed)
+        except Exception:
+            # A sink that raises has a bug; the message is acknowledged rather than left
+            # to block the broker's in-flight window, and the loss is counted and logged.
             if receipt is not None:
-                receipt.hold()
-                on_committed = receipt.release
-            try:
-                await self._sink.publish(event, on_committed=on_committed)
-            except Exception:
-                # A sink that raises has a bug; the message is acknowledged rather than left
-                # to block the broker's in-flight window, and the loss is counted and logged.
-                if receipt is not None:
-                    receipt.release()
-                self.stats.sink_errors += 1
-                log.exception("event sink failed on %r", event)
-            else:
-                self.stats.events_emitted += 1
+                receipt.release()
+            self.stats.sink_errors += 1
+            log.exception("event sink failed on %r", event)
+        else:
+            self.stats.events_emitted += 1
 
     # Liveness sweep ----------------------------------------------------------------------------
 
@@ -364,13 +365,14 @@ class Gateway:
         while True:
             await asyncio.sleep(interval)
             try:
-                now = self._clock().timestamp()
-                events = list(self._evaluate(list(self._reorder.due(now))))
-                # Silence while we are cut off from the broker says nothing about the devices.
-                if self._connected:
-                    events.extend(self._liveness.sweep())
-                for event in events:
-                    await self._emit(event)
+                async with self._handover:
+                    now = self._clock().timestamp()
+                    events = list(self._evaluate(list(self._reorder.due(now))))
+                    # Silence while cut off from the broker says nothing about the devices.
+                    if self._connected:
+                        events.extend(self._liveness.sweep())
+                    for event in events:
+                        await self._emit(event)
             except Exception:
                 self.stats.handler_errors += 1
                 log.exception("liveness sweep failed")

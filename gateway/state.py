@@ -12,7 +12,7 @@ readings otherwise.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -158,19 +158,24 @@ class Checkpointer:
         self._written = {d: _dumps(s) for d, s in states.items()}
         return len(states)
 
-    async def checkpoint(self, *, settled: Callable[[], Awaitable[None]] | None = None) -> int:
-        """Write what changed since the last checkpoint; how many rows were written or deleted.
+    async def checkpoint(self) -> int:
+        """Write what changed since the last checkpoint; how many rows were written or deleted."""
+        return await self.save(self.take())
 
-        The state is taken first; ``settled`` (when given) is awaited before writing it, so
-        that everything the state has seen is durable downstream before the state says so.
+    def take(self) -> dict[str, str]:
+        """The state as it is now, one JSON document per device, for ``save``.
+
+        Taken apart from the write so that a caller can take it at a quiet moment and write it
+        only once everything it reflects is durable elsewhere.
         """
-        current = {d: _dumps(s) for d, s in self.device_states().items()}
+        return {d: _dumps(s) for d, s in self.device_states().items()}
+
+    async def save(self, current: dict[str, str]) -> int:
+        """Write what in ``current`` differs from the last write; rows written or deleted."""
         changed = {d: s for d, s in current.items() if self._written.get(d) != s}
         removed = [d for d in self._written if d not in current]
         if not changed and not removed:
             return 0
-        if settled is not None:
-            await settled()
         await self._store.save(changed, removed, now=self._clock())
         self._written = current
         return len(changed) + len(removed)
