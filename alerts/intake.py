@@ -184,34 +184,28 @@ class EventIntake:
                     _run_callback(item.on_committed)
 
     async def _commit_batch(self, batch: list[_Handover]) -> None:
+        if await self._commit_retrying(batch) is None:
+            return
+        # Something in the batch itself is wrong: find it by committing the events one by one.
+        for item in batch:
+            error = await self._commit_retrying([item])
+            if error is not None:
+                self.stats.failed += 1
+                log.error("alerts: failed to handle %r", item.event, exc_info=error)
+
+    async def _commit_retrying(self, batch: list[_Handover]) -> Exception | None:
+        """Commit ``batch``, waiting out a store that does not answer; None once it committed,
+        else the failure that waiting will not fix."""
         backoff = Backoff(initial_s=self._retry_initial_s, max_s=self._retry_max_s)
         while True:
             try:
                 await self._transaction(batch)
-                return
+                return None
             except Exception as exc:
                 if not is_outage(exc):
-                    break
+                    return exc
                 self._note_retry(len(batch), exc)
                 await asyncio.sleep(backoff.next_delay())
-        # Something in the batch itself is wrong: find it by committing the events one by one.
-        for item in batch:
-            await self._commit_alone(item)
-
-    async def _commit_alone(self, item: _Handover) -> None:
-        backoff = Backoff(initial_s=self._retry_initial_s, max_s=self._retry_max_s)
-        while True:
-            try:
-                await self._transaction([item])
-                return
-            except Exception as exc:
-                if is_outage(exc):
-                    self._note_retry(1, exc)
-                    await asyncio.sleep(backoff.next_delay())
-                    continue
-                self.stats.failed += 1
-                log.exception("alerts: failed to handle %r", item.event)
-                return
 
     def _note_retry(self, size: int, exc: BaseException) -> None:
         self.stats.retries += 1
