@@ -71,14 +71,10 @@ class BodyLimitMiddleware:
                     (b"content-type", _JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
-                    *_SAFE_HEADERS,
                 ],
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-_SAFE_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
 
 
 class SafeHeadersMiddleware:

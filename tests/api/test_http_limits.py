@@ -31,6 +31,8 @@ async def test_a_10_mb_body_is_refused_with_413_and_changes_nothing(
 
     assert response.status_code == 413
     assert "FM_HTTP_MAX_BODY_BYTES" in response.json()["detail"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
     async with sessions() as session:
         order = await session.get(WorkOrder, 1)
         assert order is not None and order.acknowledged_at is None
