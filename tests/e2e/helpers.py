@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -35,3 +37,18 @@ def mosquitto_pub(*, port: int, topic: str, message: str, qos: int = 1) -> None:
         check=True,
         timeout=10,
     )
+
+
+def start_fm(
+    *args: str, env: dict[str, str], log: Path, cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start `fm ARGS` as its own process, as an operator would, its output going to ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fm", *args],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
-from tests.e2e.helpers import eventually, mosquitto_pub
+from tests.e2e.helpers import eventually, mosquitto_pub, start_fm
 from tests.fm.metrics_text import parse
 from tests.servers.ports import free_port
 
@@ -55,14 +54,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     }
     env.pop("FM_MQTT_URL", None)
     log = tmp_path / "demo.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fm", "demo"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    process = start_fm("demo", env=env, log=log)
     try:
         yield Demo(process, http_port, mqtt_port, log)
     finally:

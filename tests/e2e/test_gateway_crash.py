@@ -23,7 +23,7 @@ import pytest
 
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
-from tests.e2e.helpers import eventually
+from tests.e2e.helpers import eventually, start_fm
 from tests.servers.mosquitto import MosquittoServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -42,19 +42,13 @@ class Gateway:
 
     env: dict[str, str]
     directory: Path
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[str] | None = None
     logs: list[Path] = field(default_factory=list)
 
     def start(self) -> None:
         log = self.directory / f"gateway-{len(self.logs)}.log"
         self.logs.append(log)
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "fm", "gateway"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        self.process = start_fm("gateway", env=self.env, log=log)
 
     async def subscribed(self) -> None:
         log = self.logs[-1]

@@ -8,8 +8,6 @@ import math
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,7 +24,7 @@ from governance.loader import load_site
 from storage.relational.db import create_engine, session_factory
 from storage.relational.models import WorkOrder
 from tests.detection.test_bad_fields import SMOKE_ALARMS
-from tests.e2e.helpers import eventually, mosquitto_pub
+from tests.e2e.helpers import eventually, mosquitto_pub, start_fm
 from tests.fm.metrics_text import Samples, parse
 from tests.servers.mosquitto import MosquittoServer
 from tests.servers.ports import free_port
@@ -64,14 +62,7 @@ def gateway(
     }
     env.pop("FM_SITE_FILE", None)
     log = tmp_path / "gateway.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fm", "gateway", "--migrate"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    process = start_fm("gateway", "--migrate", env=env, log=log)
     try:
         yield {"process": process, "log": log, "url": f"http://127.0.0.1:{env['FM_METRICS_PORT']}"}
     finally:

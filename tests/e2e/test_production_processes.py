@@ -21,7 +21,7 @@ import pytest
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
 from tests.alerts.receiver import HttpReceiver
-from tests.e2e.helpers import eventually, mosquitto_pub
+from tests.e2e.helpers import eventually, mosquitto_pub, start_fm
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -50,18 +50,6 @@ def environment(
     return env
 
 
-def fm(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
-    """Start `fm ARGS` as its own process, output to ``log``."""
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "fm", *args],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-
 @pytest.fixture
 def processes(environment: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]:
     upgrade = subprocess.run(
@@ -72,8 +60,8 @@ def processes(environment: dict[str, str], tmp_path: Path) -> Iterator[dict[str,
         timeout=60,
     )
     assert upgrade.returncode == 0, upgrade.stderr
-    gateway = fm("gateway", env=environment, log=tmp_path / "gateway.log")
-    api = fm("api", env=environment, log=tmp_path / "api.log")
+    gateway = start_fm("gateway", env=environment, log=tmp_path / "gateway.log")
+    api = start_fm("api", env=environment, log=tmp_path / "api.log")
     running = {"gateway": gateway, "api": api, "env": environment, "logs": tmp_path}
     try:
         yield running

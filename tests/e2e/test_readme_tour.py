@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import pytest
 
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
-from tests.e2e.helpers import eventually
+from tests.e2e.helpers import eventually, start_fm
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -86,15 +85,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     for inherited in ("FM_MQTT_URL", "FM_ADMIN_TOKEN", "FM_DATABASE_URL", "FM_TSDB_URL"):
         env.pop(inherited, None)
     log = tmp_path / "demo.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fm", "demo"],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    process = start_fm("demo", env=env, log=log, cwd=tmp_path)
     try:
         yield Demo(process, http_port, mqtt_port, tmp_path, log)
     finally:
