@@ -70,7 +70,7 @@ class IntakeCollector(Collector):
         yield SummaryMetricFamily(
             "fm_alerts_commit_seconds",
             "Committed alert transactions and the time spent in them",
-            count_value=stats.commit_count,
+            count_value=stats.batches,
             sum_value=stats.commit_seconds_sum,
         )
         yield GaugeMetricFamily(

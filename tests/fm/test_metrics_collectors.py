@@ -68,7 +68,6 @@ INTAKE_SERIES = {
     "backlog": "fm_alerts_backlog_events",
     "commit_seconds_sum": "fm_alerts_commit_seconds_sum",
     "commit_seconds_max": "fm_alerts_commit_max_seconds",
-    "commit_count": "fm_alerts_commit_seconds_count",
 }
 RELAY_SERIES = {
     "claimed": "fm_relay_claimed_total",
