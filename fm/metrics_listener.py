@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import DBAPIError
@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from alerts.metrics.stores import Snapshot, store_metrics
+from alerts.metrics.stores import exposition, store_metrics
 from core.settings import Settings
 from fm.listening import listen
 
@@ -43,11 +43,8 @@ def metrics_app(
     """An ASGI app answering ``GET /metrics`` from ``collectors`` and the relational gauges."""
 
     async def metrics(request: Request) -> Response:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(Snapshot(await _store_metrics(sessions, store_timeout_s)))
-        for collector in collectors:
-            registry.register(collector)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = exposition(await _store_metrics(sessions, store_timeout_s), collectors)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
 

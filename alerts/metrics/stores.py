@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -30,6 +31,15 @@ class Snapshot(Collector):
     def collect(self) -> Iterable[Metric]:
         """What was computed."""
         return self._metrics
+
+
+def exposition(store: Iterable[Metric], collectors: Iterable[Collector]) -> bytes:
+    """The Prometheus text of one scrape: the store gauges read for it, then every collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Snapshot(store))
+    for collector in collectors:
+        registry.register(collector)
+    return generate_latest(registry)
 
 
 async def open_orders(session: AsyncSession) -> dict[tuple[str, str, str], int]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from alerts.metrics.stores import Snapshot, store_metrics
+from alerts.metrics.stores import exposition, store_metrics
 from api.deps import SessionDep
 
 router = APIRouter(tags=["metrics"])
@@ -19,8 +19,6 @@ router = APIRouter(tags=["metrics"])
 )
 async def metrics(request: Request, session: SessionDep) -> Response:
     """Work orders open by tier and severity, outbox backlog, HTTP requests, process parts."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(Snapshot(await store_metrics(session)))
-    for collector in getattr(request.app.state, "metrics_collectors", ()):
-        registry.register(collector)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    collectors = getattr(request.app.state, "metrics_collectors", ())
+    body = exposition(await store_metrics(session), collectors)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
