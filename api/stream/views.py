@@ -46,11 +46,15 @@ _MAX_EVENT_ID_DIGITS = len(str(MAX_ROW_NUMBER))
 def _last_event_id(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not (value.isascii() and value.isdigit()) or len(value) > _MAX_EVENT_ID_DIGITS:
+    # The length is checked before int(): Python refuses to convert thousands of digits.
+    if (
+        not (value.isascii() and value.isdigit())
+        or len(value) > _MAX_EVENT_ID_DIGITS
+        or int(value) > MAX_ROW_NUMBER
+    ):
         shown = value if len(value) <= _MAX_EVENT_ID_DIGITS else f"{value[:_MAX_EVENT_ID_DIGITS]}…"
         raise BadRequestError(
-            f"Last-Event-ID must be an event id (up to {_MAX_EVENT_ID_DIGITS} digits), "
-            f"got {shown!r}"
+            f"Last-Event-ID must be an event id (0 to {MAX_ROW_NUMBER}), got {shown!r}"
         )
     return int(value)
 

@@ -121,7 +121,8 @@ async def test_live_events_replay_and_heartbeats(
         assert json.loads(after["data"])["fault_code"] == "smoke"
         assert int(after["id"]) > int(live["id"])
 
-        for malformed in ("x1", "9" * 5000, "-1"):  # letters, 5,000 digits, a sign
+        # letters, 5,000 digits, a sign, a number past what an outbox id can be
+        for malformed in ("x1", "9" * 5000, "-1", "9999999999"):
             bad = await http.get("/api/v1/stream", headers={"Last-Event-ID": malformed})
             assert bad.status_code == 400, malformed
         assert (await http.get("/api/v1/stream", headers={"Authorization": ""})).status_code == 401
