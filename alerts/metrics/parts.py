@@ -17,7 +17,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from alerts.escalation.sweeper import SweepStats
-from alerts.intake import IntakeStats
+from alerts.handling import IntakeStats
 from alerts.notifications.relay import RelayStats
 from alerts.orders.changes import ChangeKind
 from alerts.orders.held_pages import DecisionStats

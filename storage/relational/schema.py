@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from storage.relational import (
     detection_models,
+    inbox_models,
     lifecycle_models,
     models,
     outbox_models,
@@ -14,7 +15,14 @@ from storage.relational import (
 )
 from storage.relational.models import Base
 
-MODEL_MODULES = (models, outbox_models, sla_models, detection_models, lifecycle_models)
+MODEL_MODULES = (
+    models,
+    outbox_models,
+    sla_models,
+    detection_models,
+    lifecycle_models,
+    inbox_models,
+)
 
 metadata = Base.metadata
 

@@ -176,7 +176,7 @@ async def test_a_bug_in_one_event_is_isolated_counted_and_logged(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import alerts.intake as intake_module
+    import alerts.handling as intake_module
 
     real = intake_module.handle_events
 

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from alerts.intake import EventIntake, IntakeStats
+from alerts.handling import IntakeStats
+from alerts.intake import EventIntake
 from core.clock import ManualClock
 from core.events import DeviceEvent
 from governance.model import Site

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.registry import Collector
 
 from alerts.escalation.sweeper import SweepStats
-from alerts.intake import IntakeStats
+from alerts.handling import IntakeStats
 from alerts.metrics.parts import (
     GroupingCollector,
     IntakeCollector,

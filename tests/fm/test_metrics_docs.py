@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.escalation.sweeper import SweepStats
-from alerts.intake import IntakeStats
+from alerts.handling import IntakeStats
 from alerts.metrics.parts import (
     GroupingCollector,
     IntakeCollector,
