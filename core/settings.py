@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     alerts_retry_initial_s: PositiveSeconds = 0.05
     alerts_retry_max_s: PositiveSeconds = 1.0
     alerts_drain_timeout_s: PositiveSeconds = 10.0
+    # Where the gateway's events go (docs/reliability.md): "inline" handles them in the gateway's
+    # own process; "inbox" commits them to the relational store's inbox for `fm alerts`, a
+    # separate process, which looks for new ones every alerts_inbox_poll_s while it is idle.
+    alerts_handoff: Literal["inline", "inbox"] = "inline"
+    alerts_inbox_poll_s: PositiveSeconds = 0.01
 
     # Work-order lifecycle (alerts/service.py): a fault recurring this long after its order was
     # closed reopens that order instead of opening a new one; 0 never reopens a closed order.

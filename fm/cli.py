@@ -1,4 +1,4 @@
-"""The `fm` command: demo, gateway, api, simulate, db upgrade/downgrade, site check."""
+"""The `fm` command: demo, gateway, alerts, api, simulate, db upgrade/downgrade, site check."""
 
 from __future__ import annotations
 
@@ -103,6 +103,21 @@ def cmd_gateway(args: argparse.Namespace) -> None:
     async def main(stop: asyncio.Event) -> None:
         async with open_stores(settings, migrate=args.migrate) as stores:
             await run_ingestion(settings=settings, site=site, stores=stores, stop=stop)
+
+    run_until_signalled(main)
+
+
+def cmd_alerts(args: argparse.Namespace) -> None:
+    """Alerts as their own process: the events gateways commit to the inbox
+    (``FM_ALERTS_HANDOFF=inbox``), notifications, escalation and grouping."""
+    from fm.runner import open_stores, run_alerts
+
+    settings = load_settings()
+    site = load_site_or_fail(settings.site_file)
+
+    async def main(stop: asyncio.Event) -> None:
+        async with open_stores(settings, migrate=args.migrate) as stores:
+            await run_alerts(settings=settings, site=site, stores=stores, stop=stop)
 
     run_until_signalled(main)
 
@@ -212,9 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="run everything in one process").set_defaults(func=cmd_demo)
 
-    gateway = commands.add_parser("gateway", help="MQTT ingestion + alerts")
+    gateway = commands.add_parser(
+        "gateway", help="MQTT ingestion (+ alerts unless FM_ALERTS_HANDOFF=inbox)"
+    )
     gateway.add_argument("--migrate", action="store_true", help="apply migrations first")
     gateway.set_defaults(func=cmd_gateway)
+
+    alerts = commands.add_parser(
+        "alerts", help="work orders from the gateways' inbox, notifications, escalation"
+    )
+    alerts.add_argument("--migrate", action="store_true", help="apply migrations first")
+    alerts.set_defaults(func=cmd_alerts)
 
     api = commands.add_parser("api", help="HTTP API and dashboard")
     api.add_argument("--migrate", action="store_true", help="apply migrations first")

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from alerts.escalation.sweeper import EscalationSweeper
-from alerts.notifications.relay import Relay
-from alerts.orders.held_pages import HeldPageDecider
+from alerts.inbox.consuming import InboxConsumer
+from alerts.metrics.parts import IntakeCollector
 from core.mqtt import broker_address
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
-from fm.runner import alerts_intake, open_stores, part_collectors, serve_api
+from fm.runner import AlertsParts, alerts_intake, open_stores, serve_api
 from fm.simulation import SimulatorThread, build_simulator
+from gateway.metrics import GatewayCollector
 from gateway.service import Gateway
 from gateway.state import SqlStateStore
 from governance.model import Site
@@ -92,16 +92,15 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
                 SimulatorThread(build_simulator(settings=settings, site=site))
             )
             simulated = len(site.devices)
-        # Entered before the gateway: it stops after it and delivers the last notifications.
-        relay = await stack.enter_async_context(
-            Relay(sessions=stores.sessions, settings=settings, site=site)
+        # Entered before the gateway: the relay stops after it and delivers the last notifications.
+        parts = await stack.enter_async_context(
+            AlertsParts(settings=settings, site=site, stores=stores)
         )
-        sweeper = await stack.enter_async_context(
-            EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
-        )
-        decider = await stack.enter_async_context(
-            HeldPageDecider(sessions=stores.sessions, site=site, settings=settings)
-        )
+        if settings.alerts_handoff == "inbox":
+            # Everything runs in this one process: the inbox is handled here too.
+            await stack.enter_async_context(
+                InboxConsumer(sessions=stores.sessions, site=site, settings=settings)
+            )
         sink = await stack.enter_async_context(
             alerts_intake(settings=settings, site=site, stores=stores)
         )
@@ -121,9 +120,11 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             flush=True,
         )
         # The API's /metrics shows every part of this one process (no separate metrics port).
-        collectors = part_collectors(
-            gateway=gateway, intake=sink, relay=relay, sweeper=sweeper, decider=decider
-        )
+        collectors = [
+            GatewayCollector(gateway.stats),
+            IntakeCollector(sink.stats),
+            *parts.collectors(),
+        ]
         await serve_api(
             settings=settings,
             site=site,

@@ -15,6 +15,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alerts.escalation.sweeper import EscalationSweeper
+from alerts.inbox.consuming import InboxConsumer
+from alerts.inbox.writing import store_in_inbox
 from alerts.intake import EventIntake
 from alerts.metrics.parts import (
     GroupingCollector,
@@ -68,8 +70,23 @@ async def open_stores(settings: Settings, *, migrate: bool) -> AsyncIterator[Sto
 
 def alerts_intake(*, settings: Settings, site: Site, stores: Stores) -> EventIntake:
     """The alerts side of the gateway's events: enter it before the gateway, so it outlives it
-    and commits the last events the gateway hands over."""
-    return EventIntake(sessions=stores.sessions, site=site, settings=settings)
+    and commits the last events the gateway hands over. With ``FM_ALERTS_HANDOFF=inbox`` it
+    commits them to the inbox for ``fm alerts`` instead of handling them here."""
+    handler = store_in_inbox if settings.alerts_handoff == "inbox" else None
+    return EventIntake(sessions=stores.sessions, site=site, settings=settings, handler=handler)
+
+
+def metrics_listener(
+    *, settings: Settings, stores: Stores, collectors: Sequence[Collector]
+) -> contextlib.AbstractAsyncContextManager[object]:
+    """The process's own GET /metrics on ``FM_METRICS_PORT`` (0 turns it off)."""
+    if not settings.metrics_port:
+        return contextlib.nullcontext()
+    return MetricsListener(
+        settings=settings,
+        sessions=stores.sessions,
+        collectors=[ProcessCollector(registry=None), *collectors],
+    )
 
 
 class GatewayProbe:
@@ -109,32 +126,11 @@ class BrokerProbe:
             return False
 
 
-def part_collectors(
-    *,
-    gateway: Gateway,
-    intake: EventIntake,
-    relay: Relay,
-    sweeper: EscalationSweeper,
-    decider: HeldPageDecider,
-) -> list[Collector]:
-    """Prometheus collectors reading the live stats of the parts running in this process."""
-    return [
-        GatewayCollector(gateway.stats),
-        IntakeCollector(intake.stats),
-        RelayCollector(relay.stats),
-        SweeperCollector(sweeper.stats),
-        GroupingCollector(decider.stats),
-    ]
-
-
 async def run_ingestion(
     *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
 ) -> None:
-    """Gateway with alerts wired in, the notification relay, the escalation sweep, the
-    grouping decision over held pages and the metrics listener (``FM_METRICS_PORT``; 0 = off)."""
-    relay = Relay(sessions=stores.sessions, settings=settings, site=site)
-    sweeper = EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
-    decider = HeldPageDecider(sessions=stores.sessions, site=site, settings=settings)
+    """The gateway and, unless ``FM_ALERTS_HANDOFF=inbox`` leaves them to ``fm alerts``, the
+    alerts parts (``run_alerts``) in this process, with the metrics listener."""
     intake = alerts_intake(settings=settings, site=site, stores=stores)
     gateway = Gateway(
         settings=settings,
@@ -143,23 +139,66 @@ async def run_ingestion(
         sink=intake,
         state_store=SqlStateStore(stores.sessions),
     )
-    collectors = [
-        ProcessCollector(registry=None),
-        *part_collectors(
-            gateway=gateway, intake=intake, relay=relay, sweeper=sweeper, decider=decider
-        ),
-    ]
-    listener: contextlib.AbstractAsyncContextManager[object] = (
-        MetricsListener(settings=settings, sessions=stores.sessions, collectors=collectors)
-        if settings.metrics_port
-        else contextlib.nullcontext()
+    collectors: list[Collector] = [GatewayCollector(gateway.stats), IntakeCollector(intake.stats)]
+    if settings.alerts_handoff == "inbox":
+        listener = metrics_listener(settings=settings, stores=stores, collectors=collectors)
+        # The intake is entered before the gateway so it commits the last events handed over.
+        async with listener, intake, gateway:
+            await stop.wait()
+        return
+    parts = AlertsParts(settings=settings, site=site, stores=stores)
+    listener = metrics_listener(
+        settings=settings, stores=stores, collectors=[*collectors, *parts.collectors()]
     )
     # The metrics listener is entered first: a taken port fails before anything connects, and
     # the shutdown below stays visible to a scrape until the end. The relay is entered next so it
     # outlives the gateway and delivers the last changes; the intake next, so it commits the last
     # events the gateway hands over.
-    async with listener, relay, sweeper, decider, intake, gateway:
+    async with listener, parts, intake, gateway:
         await stop.wait()
+
+
+async def run_alerts(
+    *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
+) -> None:
+    """``fm alerts``: the events gateways left in the inbox, the notification relay, the
+    escalation sweep and the grouping decisions, with the metrics listener."""
+    parts = AlertsParts(settings=settings, site=site, stores=stores)
+    consumer = InboxConsumer(sessions=stores.sessions, site=site, settings=settings)
+    collectors = [IntakeCollector(consumer.stats), *parts.collectors()]
+    listener = metrics_listener(settings=settings, stores=stores, collectors=collectors)
+    async with listener, parts, consumer:
+        await stop.wait()
+
+
+class AlertsParts:
+    """The alerts loops that do not depend on the hand-off: relay, sweeper, held pages.
+
+    Entered before the intake and the gateway, so the relay outlives them and delivers the last
+    changes they commit.
+    """
+
+    def __init__(self, *, settings: Settings, site: Site, stores: Stores) -> None:
+        self.relay = Relay(sessions=stores.sessions, settings=settings, site=site)
+        self.sweeper = EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
+        self.decider = HeldPageDecider(sessions=stores.sessions, site=site, settings=settings)
+        self._stack = contextlib.AsyncExitStack()
+
+    def collectors(self) -> list[Collector]:
+        """Their Prometheus collectors."""
+        return [
+            RelayCollector(self.relay.stats),
+            SweeperCollector(self.sweeper.stats),
+            GroupingCollector(self.decider.stats),
+        ]
+
+    async def __aenter__(self) -> AlertsParts:
+        for part in (self.relay, self.sweeper, self.decider):
+            await self._stack.enter_async_context(part)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._stack.aclose()
 
 
 async def serve_api(

@@ -22,11 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock, utcnow
-from core.events import EventSource
+from core.event_codec import EventCodecError, decode_event
+from core.events import BuildingEvent, EventSource
 from gateway.errors import StateStoreError
 from gateway.liveness import Liveness
 from gateway.rules import RuleEngine
 from storage.relational.detection_models import GatewayState
+from storage.relational.inbox_models import InboxEvent
 from storage.relational.models import Episode
 
 DeviceState = dict[str, Any]
@@ -89,15 +91,37 @@ class SqlStateStore:
         query = select(Episode.device_id, Episode.code).where(
             Episode.ended_at.is_(None), Episode.source != EventSource.LIVENESS.value
         )
+        inbox = select(InboxEvent.payload).where(InboxEvent.failed_at.is_(None))
         try:
             async with self._sessions() as session:
                 rows = (await session.execute(query)).all()
+                pending = (await session.execute(inbox.order_by(InboxEvent.id))).scalars().all()
         except SQLAlchemyError as exc:
             raise StateStoreError(str(exc), operation="load") from exc
         faults: dict[str, set[str]] = {}
         for device_id, code in rows:
             faults.setdefault(device_id, set()).add(code)
+        # Events committed to the inbox that `fm alerts` has not handled yet will open or end
+        # episodes: what alerts holds is the open episodes with those applied in their order.
+        for payload in pending:
+            _apply_pending(faults, payload)
         return faults
+
+
+def _apply_pending(faults: dict[str, set[str]], payload: str) -> None:
+    try:
+        event = decode_event(payload)
+    except EventCodecError:
+        return  # fm alerts sets an unreadable row aside; it will never hold a fault
+    members = event.members if isinstance(event, BuildingEvent) else (event,)
+    for member in members:
+        if member.source == EventSource.LIVENESS:
+            continue
+        codes = faults.setdefault(member.device_id, set())
+        if member.active:
+            codes.add(member.code)
+        else:
+            codes.discard(member.code)
 
 
 def _upsert(session: AsyncSession, changed: Mapping[str, str], now: datetime) -> Any:

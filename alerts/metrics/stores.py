@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from governance.model import Tier
 from sensors.catalogue import Severity
+from storage.relational.inbox_models import InboxEvent
 from storage.relational.models import OrderStatus, WorkOrder
 from storage.relational.outbox_models import OutboxMessage, OutboxState
 
@@ -60,12 +61,35 @@ async def outbox_states(session: AsyncSession) -> dict[str, int]:
     return {str(state): n for state, n in rows}
 
 
+async def inbox_states(session: AsyncSession) -> dict[str, int]:
+    """Inbox rows waiting for ``fm alerts`` (pending) and rows it set aside (failed)."""
+    rows = await session.execute(
+        select(InboxEvent.failed_at.is_(None), func.count()).group_by(
+            InboxEvent.failed_at.is_(None)
+        )
+    )
+    return {("pending" if waiting else "failed"): n for waiting, n in rows}
+
+
 async def store_metrics(session: AsyncSession) -> list[Metric]:
-    """Open orders by tier and severity, unfinished orders by status, outbox rows by state."""
+    """Open orders by tier and severity, unfinished orders by status, outbox and inbox rows."""
     return [
         *open_orders_families(await open_orders(session)),
         outbox_family(await outbox_states(session)),
+        inbox_family(await inbox_states(session)),
     ]
+
+
+def inbox_family(counts: dict[str, int]) -> Metric:
+    """``fm_alerts_inbox_events`` by state (pending, failed), both always present."""
+    family = GaugeMetricFamily(
+        "fm_alerts_inbox_events",
+        "Events gateways left for fm alerts: pending is the backlog, failed were set aside",
+        labels=["state"],
+    )
+    for state in ("pending", "failed"):
+        family.add_metric([state], counts.get(state, 0))
+    return family
 
 
 def open_orders_families(counts: dict[tuple[str, str, str], int]) -> list[Metric]:

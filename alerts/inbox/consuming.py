@@ -1,0 +1,181 @@
+"""The ``fm alerts`` side of the inbox: handle the events gateways stored, in their order.
+
+One loop takes the oldest rows in batches and, in one transaction per batch, handles them
+(``AlertHandler``, as the in-process intake does) and deletes them: an event leaves the inbox
+exactly when what it caused commits, so a crash at any moment leaves it to the next round, and
+handling is idempotent. A store that does not answer is retried with capped, jittered backoff.
+A batch that fails otherwise is taken apart event by event; an event that still fails on its own
+is set aside (``failed_at``, ``error``), counted and logged, never deleted, and the rest go on.
+
+On PostgreSQL every round holds one transaction-level advisory lock, so replicas of ``fm alerts``
+take turns and each device's events stay in order; on SQLite the single writer does the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.handling import AlertHandler, BatchHandler, IntakeStats, note_commit
+from alerts.intake import is_outage
+from core.backoff import Backoff
+from core.clock import Clock, utcnow
+from core.event_codec import EventCodecError, decode_event
+from core.settings import Settings
+from governance.model import Site
+from storage.relational.inbox_models import InboxEvent
+
+log = logging.getLogger(__name__)
+
+#: Key of the PostgreSQL advisory lock the consumers of the inbox take turns on (b"fmin").
+INBOX_LOCK_KEY = 0x666D696E
+
+Row = tuple[int, str]
+
+
+class _TakenMeanwhile(Exception):
+    """Rolls back a round whose rows another consumer removed first."""
+
+
+class InboxConsumer:
+    """Handles the inbox until left; use as ``async with InboxConsumer(...)``."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        site: Site,
+        settings: Settings,
+        clock: Clock = utcnow,
+        handler: BatchHandler | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._handler = handler or AlertHandler(site=site, settings=settings)
+        self._batch_max = settings.alerts_batch_max
+        self._poll_s = settings.alerts_inbox_poll_s
+        self._retry_initial_s = settings.alerts_retry_initial_s
+        self._retry_max_s = settings.alerts_retry_max_s
+        self._task: asyncio.Task[None] | None = None
+        self.stats = IntakeStats()
+
+    async def __aenter__(self) -> InboxConsumer:
+        if self._task is not None:
+            raise RuntimeError("an InboxConsumer can be entered only once")
+        self._task = asyncio.create_task(self._run(), name="alerts-inbox")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._task is not None
+        # A transaction cut short rolls back: its rows stay in the inbox for the next start.
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def pending(self) -> int:
+        """Events in the inbox not yet handled (set-aside events not counted)."""
+        async with self._sessions() as session:
+            query = select(func.count()).select_from(InboxEvent)
+            return int(
+                (await session.execute(query.where(InboxEvent.failed_at.is_(None)))).scalar_one()
+            )
+
+    async def _run(self) -> None:
+        backoff = self._backoff()
+        while True:
+            try:
+                taken = await self._round()
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                self._note_retry(exc)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            backoff = self._backoff()
+            if taken < self._batch_max:
+                await asyncio.sleep(self._poll_s)
+
+    async def _round(self) -> int:
+        """Handle one batch; how many rows it took (0 when the inbox was empty)."""
+        rows = await self._oldest()
+        if not rows:
+            return 0
+        try:
+            await self._commit(rows)
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            await self._one_by_one(rows)
+        return len(rows)
+
+    async def _oldest(self) -> list[Row]:
+        async with self._sessions() as session:
+            query = (
+                select(InboxEvent.id, InboxEvent.payload)
+                .where(InboxEvent.failed_at.is_(None))
+                .order_by(InboxEvent.id)
+                .limit(self._batch_max)
+            )
+            return [(row_id, payload) for row_id, payload in (await session.execute(query)).all()]
+
+    async def _commit(self, rows: Sequence[Row]) -> None:
+        started = time.perf_counter()
+        counts = IntakeStats()
+        events = [decode_event(payload) for _, payload in rows]
+        try:
+            async with self._sessions.begin() as session:
+                await _take_turn(session)
+                removed = await session.execute(
+                    delete(InboxEvent).where(InboxEvent.id.in_([row_id for row_id, _ in rows]))
+                )
+                if removed.rowcount != len(rows):  # type: ignore[attr-defined]
+                    raise _TakenMeanwhile
+                await self._handler(session, events, self._clock(), counts)
+        except _TakenMeanwhile:
+            return  # another replica handled these rows: this round rolled back, changing nothing
+        note_commit(self.stats, counts, time.perf_counter() - started)
+
+    async def _one_by_one(self, rows: Sequence[Row]) -> None:
+        for row in rows:
+            try:
+                await self._commit([row])
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                await self._set_aside(row, exc)
+
+    async def _set_aside(self, row: Row, exc: Exception) -> None:
+        self.stats.failed += 1
+        kind = "unreadable" if isinstance(exc, EventCodecError) else "failed"
+        log.error("alerts: inbox event %d %s, set aside: %s", row[0], kind, row[1], exc_info=exc)
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == row[0])
+                .values(failed_at=self._clock(), error=f"{type(exc).__name__}: {exc}")
+            )
+
+    def _backoff(self) -> Backoff:
+        return Backoff(initial_s=self._retry_initial_s, max_s=self._retry_max_s)
+
+    def _note_retry(self, exc: BaseException) -> None:
+        self.stats.retries += 1
+        # The 1st, 2nd, 4th … retry are logged: visible, and an outage cannot drown the log.
+        if self.stats.retries & (self.stats.retries - 1) == 0:
+            log.warning("alerts: reading the inbox failed (%s); retrying", exc)
+
+
+async def _take_turn(session: AsyncSession) -> None:
+    """On PostgreSQL, wait for the other consumers' rounds (SQLite has one writer anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INBOX_LOCK_KEY})
