@@ -19,8 +19,14 @@ from benchmarks.latency import (
     silence_to_offline,
 )
 from benchmarks.servers import mosquitto, postgres
-from benchmarks.storm import postgres_database, sqlite_url, storm_one_by_one, storm_with_intake
-from benchmarks.storm_ingest import ingest_during_storm
+from benchmarks.storm import (
+    postgres_database,
+    sqlite_url,
+    storm_one_by_one,
+    storm_through_inbox,
+    storm_with_intake,
+)
+from benchmarks.storm_ingest import StormIngest, ingest_during_storm
 from benchmarks.support import summary_ms
 from benchmarks.throughput import gateway_ingest, raw_subscriber
 
@@ -73,22 +79,35 @@ async def _storm() -> None:
         sqlite = (
             sqlite_url(Path(directory), "one.sqlite3"),
             sqlite_url(Path(directory), "gc.sqlite3"),
+            sqlite_url(Path(directory), "inbox.sqlite3"),
         )
         await _storm_figures("SQLite", *sqlite)
     with postgres() as server:
         await _storm_figures(
-            "PostgreSQL", postgres_database(server, "one"), postgres_database(server, "gc")
+            "PostgreSQL",
+            postgres_database(server, "one"),
+            postgres_database(server, "gc"),
+            postgres_database(server, "inbox"),
         )
-    print(
-        f"\ntelemetry during the storm ({STORM_FLOOD_MESSAGES} QoS 0 telemetry messages from"
-        " another process; gateway and alerts intake in one process, SQLite)"
-    )
-    with tempfile.TemporaryDirectory(prefix="fm-bench-ingest-") as directory:
-        figures = await ingest_during_storm(
-            STORM_FLOOD_MESSAGES,
-            sqlite_url(Path(directory), "storm.sqlite3"),
-            sqlite_url(Path(directory), "baseline.sqlite3"),
+    for separate, shape in (
+        (False, "gateway and alerts in one process (FM_ALERTS_HANDOFF=inline)"),
+        (True, "alerts in a process of their own (FM_ALERTS_HANDOFF=inbox + fm alerts)"),
+    ):
+        print(
+            f"\ntelemetry during the storm ({STORM_FLOOD_MESSAGES} QoS 0 telemetry messages from"
+            f" another process; SQLite): {shape}"
         )
+        with tempfile.TemporaryDirectory(prefix="fm-bench-ingest-") as directory:
+            figures = await ingest_during_storm(
+                STORM_FLOOD_MESSAGES,
+                sqlite_url(Path(directory), "storm.sqlite3"),
+                sqlite_url(Path(directory), "baseline.sqlite3"),
+                separate=separate,
+            )
+        _print_ingest(figures)
+
+
+def _print_ingest(figures: StormIngest) -> None:
     print(f"  gateway, same window, no storm        {figures.without:10,.0f} msgs/s")
     print(
         f"  gateway while the storm commits       {figures.during:10,.0f} msgs/s"
@@ -101,13 +120,18 @@ async def _storm() -> None:
     )
 
 
-async def _storm_figures(store: str, one_by_one_url: str, intake_url: str) -> None:
+async def _storm_figures(store: str, one_by_one_url: str, intake_url: str, inbox_url: str) -> None:
     one = await storm_one_by_one(one_by_one_url)
     rate, orders, batches = await storm_with_intake(intake_url)
+    separate = await storm_through_inbox(inbox_url)
     print(f"  {store}: one transaction per event    {one:10,.0f} orders/s  (baseline)")
     print(
         f"  {store}: alerts intake, group commit  {rate:10,.0f} orders/s  (x{rate / one:.1f});"
         f" {orders} orders in {batches} transactions; target >= 1,000 orders/s"
+    )
+    print(
+        f"  {store}: inbox + separate fm alerts   {separate:10,.0f} orders/s"
+        f"  (x{separate / one:.1f}); hand-over to the last order committed"
     )
 
 

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.intake import EventIntake
 from alerts.orders.raising import handle_event
+from benchmarks.alerts_process import alerts_process, inbox_writer, until_opened
+from benchmarks.support import bench_site
 from core.events import DeviceEvent, EventSource
 from core.settings import BUNDLED_SITE, Settings
 from governance.loader import load_site
@@ -30,6 +32,7 @@ from storage.relational.models import WorkOrder
 
 STORM_TYPE, STORM_CODE = "corridor_light", "short_circuit"
 WARM_UP_TYPE, WARM_UP_CODE = "pipe", "leak"
+TIMEOUT_S = 60.0
 
 
 def _raise(device_id: str, device_type: str, code: str, at: datetime) -> DeviceEvent:
@@ -84,6 +87,28 @@ async def storm_with_intake(url: str) -> tuple[float, int, int]:
         await engine.dispose()
     batches = intake.stats.batches - warm_up_batches
     return len(events) / elapsed, await _storm_orders(url), batches
+
+
+async def storm_through_inbox(url: str) -> float:
+    """Orders/s when the gateway commits the storm to the inbox and a separate alerts process
+    (benchmarks/alerts_process.py) turns it into orders: from hand-over to the last order."""
+    await upgrade_database(url)
+    site = bench_site()
+    events = storm_events(site)
+    engine = create_engine(url)
+    try:
+        with alerts_process(url) as alerts:
+            async with inbox_writer(session_factory(engine), site) as intake:
+                await intake.publish(warm_up_event(site))
+                await until_opened(alerts, 1, timeout_s=TIMEOUT_S)
+                started = time.perf_counter()
+                for event in events:
+                    await intake.publish(event)
+                await until_opened(alerts, 1 + len(events), timeout_s=TIMEOUT_S)
+                elapsed = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    return len(events) / elapsed
 
 
 async def _commit_alone(

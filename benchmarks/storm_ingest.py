@@ -1,9 +1,11 @@
-"""Telemetry ingestion while a fault storm is committed, in the same process.
+"""Telemetry ingestion while a fault storm is committed: alerts in the gateway's process, or in
+a process of their own (``FM_ALERTS_HANDOFF=inbox`` and ``fm alerts``).
 
-The production shape: one event loop runs the Gateway (telemetry from a real Mosquitto) and the
-EventIntake it hands events to. A separate process floods healthy telemetry. Once a quarter of
-the flood has arrived, all 448 corridor-light short circuits are handed to the intake at once
-(as the gateway hands them over) and the telemetry rate is measured until every order is
+One event loop runs the Gateway (telemetry from a real Mosquitto) and the EventIntake it hands
+events to; that intake handles them (inline) or commits them to the inbox for a separate alerts
+process (benchmarks/alerts_process.py). A separate process floods healthy telemetry. Once a
+quarter of the flood has arrived, all 448 corridor-light short circuits are handed to the intake
+at once (as the gateway hands them over) and the telemetry rate is measured until every order is
 committed. The same flood is then run again without the storm, and the rate measured over a
 window of the same length starting at the same point of the flood: the baseline. Alert handling
 must not stall ingestion: the first rate should stay at least 80 % of the second.
@@ -12,11 +14,13 @@ must not stall ingestion: the first rate should stay at least 80 % of the second
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from alerts.intake import EventIntake
+from benchmarks.alerts_process import alerts_process, inbox_writer
 from benchmarks.servers import mosquitto
 from benchmarks.storm import storm_events, warm_up_event
 from benchmarks.support import NullStore, bench_site, lights
@@ -59,19 +63,34 @@ async def _until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(POLL_S)
 
 
-async def _flood(count: int, url: str, *, storm: bool, window_s: float) -> _Window:
-    """One flood through a fresh broker; the window holds the storm, or lasts ``window_s``."""
+async def _flood(count: int, url: str, *, storm: bool, window_s: float, separate: bool) -> _Window:
+    """One flood through a fresh broker; the window holds the storm, or lasts ``window_s``.
+
+    ``separate``: alerts run in their own process (the gateway commits events to the inbox);
+    else in the gateway's process, as ``FM_ALERTS_HANDOFF=inline``.
+    """
     await upgrade_database(url)
     site = bench_site()
     engine = create_engine(url)
     try:
-        with mosquitto() as port:
+        with mosquitto() as port, contextlib.ExitStack() as processes:
             settings = Settings(mqtt_url=f"mqtt://{HOST}:{port}", mqtt_client_id="bench-gateway")
             sessions = session_factory(engine)
-            async with EventIntake(sessions=sessions, site=site, settings=settings) as intake:
+            alerts = processes.enter_context(alerts_process(url)) if separate else None
+            intake = (
+                inbox_writer(sessions, site)
+                if separate
+                else EventIntake(sessions=sessions, site=site, settings=settings)
+            )
+
+            def opened() -> int:
+                return intake.stats.opened if alerts is None else alerts.opened
+
+            async with intake:
                 await intake.publish(warm_up_event(site))
                 await intake.settled()
-                opened_before = intake.stats.opened
+                await _until(lambda: opened() >= 1)
+                opened_before = opened()
                 gateway = Gateway(settings=settings, site=site, store=NullStore(), sink=intake)
                 async with gateway:
                     await asyncio.wait_for(gateway.ready(), TIMEOUT_S)
@@ -81,16 +100,18 @@ async def _flood(count: int, url: str, *, storm: bool, window_s: float) -> _Wind
                     # The window is timed without polling: the benchmark itself stays idle.
                     first, started = stats.received, time.perf_counter()
                     if storm:
-                        for event in storm_events(site):
+                        events = storm_events(site)
+                        for event in events:
                             await intake.publish(event)
                         await intake.settled()
+                        await _until(lambda: opened() >= opened_before + len(events))
                     else:
                         await asyncio.sleep(window_s)
                     seconds = time.perf_counter() - started
                     window = _Window(
                         rate=(stats.received - first) / seconds,
                         seconds=seconds,
-                        orders=intake.stats.opened - opened_before,
+                        orders=opened() - opened_before,
                         flood_outlasted=stats.received < count,
                     )
                     await _until(lambda: stats.received >= count)
@@ -100,10 +121,14 @@ async def _flood(count: int, url: str, *, storm: bool, window_s: float) -> _Wind
     return window
 
 
-async def ingest_during_storm(count: int, storm_url: str, baseline_url: str) -> StormIngest:
+async def ingest_during_storm(
+    count: int, storm_url: str, baseline_url: str, *, separate: bool
+) -> StormIngest:
     """The flood with the storm, then without it over the same window (module docstring)."""
-    during = await _flood(count, storm_url, storm=True, window_s=0.0)
-    without = await _flood(count, baseline_url, storm=False, window_s=during.seconds)
+    during = await _flood(count, storm_url, storm=True, window_s=0.0, separate=separate)
+    without = await _flood(
+        count, baseline_url, storm=False, window_s=during.seconds, separate=separate
+    )
     return StormIngest(
         without=without.rate,
         during=during.rate,

@@ -20,7 +20,7 @@ from tests.servers.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-FM_SERVICES = ("migrate", "gateway", "api")
+FM_SERVICES = ("migrate", "gateway", "alerts", "api")
 SECRETS = {"FM_POSTGRES_PASSWORD": "pg-secret-value", "FM_ADMIN_TOKEN": "compose-admin-token-0123"}
 
 
@@ -130,3 +130,16 @@ def test_mosquitto_accepts_the_compose_config(tmp_path: Path) -> None:
         process.wait(timeout=10)
         if process.stdout:
             process.stdout.close()
+
+
+def test_the_gateway_hands_events_to_a_running_alerts_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A gateway committing to the inbox with no `fm alerts` to read it would open no order.
+    for key, value in service_env("gateway").items():
+        monkeypatch.setenv(key, value)
+    assert Settings().alerts_handoff == "inbox"
+    alerts = COMPOSE["services"]["alerts"]
+    assert alerts["command"] == ["alerts"]
+    assert alerts["restart"] == "unless-stopped"
+    assert alerts["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

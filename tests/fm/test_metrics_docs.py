@@ -20,7 +20,7 @@ from alerts.metrics.parts import (
     RelayCollector,
     SweeperCollector,
 )
-from alerts.metrics.stores import Snapshot, open_orders_families, outbox_family
+from alerts.metrics.stores import Snapshot, inbox_family, open_orders_families, outbox_family
 from alerts.notifications.relay import RelayStats
 from alerts.orders.held_pages import DecisionStats
 from api.metrics.http import HttpMetrics
@@ -51,7 +51,7 @@ def exposed_families() -> dict[str, str]:
         RelayCollector(RelayStats()),
         SweeperCollector(SweepStats()),
         GroupingCollector(DecisionStats()),
-        Snapshot([*open_orders_families({}), outbox_family({})]),
+        Snapshot([*open_orders_families({}), outbox_family({}), inbox_family({})]),
         http,
     ):
         registry.register(collector)
