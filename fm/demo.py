@@ -17,7 +17,7 @@ from alerts.metrics.parts import IntakeCollector
 from core.mqtt import broker_address
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
-from fm.runner import AlertsParts, alerts_intake, open_stores, serve_api
+from fm.runner import AlertsParts, alerts_intake, open_stores, point_spool, serve_api
 from fm.simulation import SimulatorThread, build_simulator
 from gateway.metrics import GatewayCollector
 from gateway.service import Gateway
@@ -111,6 +111,7 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
                 store=stores.timeseries,
                 sink=sink,
                 state_store=SqlStateStore(stores.sessions),
+                spool=point_spool(settings),
             )
         )
         await gateway.ready()

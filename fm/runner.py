@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from fm.listening import listen
 from fm.metrics_listener import MetricsListener
 from gateway.metrics import GatewayCollector
 from gateway.service import Gateway
+from gateway.spool import PointSpool
 from gateway.state import SqlStateStore
 from governance.model import Site
 from storage.relational.db import create_engine, session_factory
@@ -74,6 +76,13 @@ def alerts_intake(*, settings: Settings, site: Site, stores: Stores) -> EventInt
     commits them to the inbox for ``fm alerts`` instead of handling them here."""
     handler = store_in_inbox if settings.alerts_handoff == "inbox" else None
     return EventIntake(sessions=stores.sessions, site=site, settings=settings, handler=handler)
+
+
+def point_spool(settings: Settings) -> PointSpool:
+    """This gateway's spool file for points the time-series store cannot take now, in
+    ``FM_DATA_DIR/spool/`` under its client id (several gateways may share the directory)."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", settings.mqtt_client_id)
+    return PointSpool(settings.data_dir / "spool" / f"{name}.points")
 
 
 def metrics_listener(
@@ -138,6 +147,7 @@ async def run_ingestion(
         store=stores.timeseries,
         sink=intake,
         state_store=SqlStateStore(stores.sessions),
+        spool=point_spool(settings),
     )
     collectors: list[Collector] = [GatewayCollector(gateway.stats), IntakeCollector(intake.stats)]
     if settings.alerts_handoff == "inbox":

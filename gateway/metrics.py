@@ -50,6 +50,12 @@ class GatewayCollector(Collector):
             ("fm_gateway_sink_errors", "Events the alerts sink refused", stats.sink_errors),
             ("fm_gateway_points_written", "Points written to the store", stats.points_written),
             ("fm_gateway_points_dropped", "Points given up on", stats.points_dropped),
+            (
+                "fm_gateway_points_spooled",
+                "Points appended to the local spool while the store was down",
+                stats.points_spooled,
+            ),
+            ("fm_gateway_spool_errors", "Appends to the spool that failed", stats.spool_errors),
             ("fm_gateway_write_errors", "Failed store writes (retried)", stats.write_errors),
             (
                 "fm_gateway_write_recoveries",

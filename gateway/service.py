@@ -35,6 +35,7 @@ from gateway.logsafe import printable
 from gateway.ordering import ReorderBuffer, SequenceRule
 from gateway.rejections import record_drops, record_rejection
 from gateway.rules import RuleEngine
+from gateway.spool import PointSpool
 from gateway.state import Checkpointer, StateStore
 from gateway.stats import GatewayStats
 from gateway.writer import TelemetryWriter
@@ -60,6 +61,7 @@ class Gateway:
         sink: EventSink,
         clock: Clock = utcnow,
         state_store: StateStore | None = None,
+        spool: PointSpool | None = None,
     ) -> None:
         self.stats = GatewayStats()
         self._settings = settings
@@ -77,7 +79,9 @@ class Gateway:
                 rules=self._rules, liveness=self._liveness, store=state_store, clock=clock
             )
         )
-        self._writer = TelemetryWriter.from_settings(settings, store=store, stats=self.stats)
+        self._writer = TelemetryWriter.from_settings(
+            settings, store=store, stats=self.stats, spool=spool
+        )
         self._acks = BrokerAcks(self.stats)
         self._subscribed = asyncio.Event()
         self._connected = False

@@ -30,6 +30,8 @@ class GatewayStats:
     handler_errors: int = 0
     points_written: int = 0
     points_dropped: int = 0
+    points_spooled: int = 0  # points appended to the local spool while the store was down
+    spool_errors: int = 0  # appends to the spool that failed (disk full, permissions)
     pending_points: int = 0
     writes: int = 0  # successful store writes (batches)
     write_seconds_total: float = 0.0  # time spent in those writes

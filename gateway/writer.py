@@ -27,6 +27,7 @@ from core.backoff import Backoff
 from core.settings import Settings
 from gateway.acks import Receipt
 from gateway.decode import Reading
+from gateway.spool import PointSpool
 from gateway.stats import GatewayStats
 from storage.tsdb.port import Point, TimeSeriesStore
 
@@ -49,8 +50,10 @@ class TelemetryWriter:
         probe_interval_s: float,
         shutdown_grace_s: float,
         ack_flush_interval_s: float,
+        spool: PointSpool | None = None,
     ) -> None:
         self._store = store
+        self._spool = spool
         self._stats = stats
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
@@ -66,6 +69,9 @@ class TelemetryWriter:
         self._receipts: deque[tuple[int, Receipt]] = deque()
         self._appended = 0
         self._written = 0
+        # Points up to this position are in the spool file (durable while the store is down).
+        self._spooled = 0
+        self._batch: list[Point] = []  # the batch being written, ahead of ``_queue``
         self._progress = asyncio.Condition()
         self._inflight = 0
         self._wake = asyncio.Event()
@@ -74,10 +80,19 @@ class TelemetryWriter:
         self._failing_since: float | None = None
         #: Event-loop time (monotonic) of the last write that succeeded after failures.
         self.last_recovery_at: float | None = None
+        if spool is not None:
+            # Left by a gateway that stopped during an outage: written before anything new.
+            self._queue.extend(spool.load())
+            self._appended = self._spooled = len(self._queue)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, store: TimeSeriesStore, stats: GatewayStats
+        cls,
+        settings: Settings,
+        *,
+        store: TimeSeriesStore,
+        stats: GatewayStats,
+        spool: PointSpool | None = None,
     ) -> TelemetryWriter:
         """A writer with the batching and retry settings of ``settings``."""
         return cls(
@@ -91,6 +106,7 @@ class TelemetryWriter:
             probe_interval_s=settings.tsdb_probe_interval_s,
             shutdown_grace_s=settings.tsdb_shutdown_grace_s,
             ack_flush_interval_s=settings.tsdb_ack_flush_interval_s,
+            spool=spool,
         )
 
     @property
@@ -156,10 +172,12 @@ class TelemetryWriter:
         while queue:
             batch = [popleft() for _ in range(min(self._batch_size, len(queue)))]
             self._inflight = len(batch)
+            self._batch = batch
             try:
                 await self._write(batch)
             finally:
                 self._inflight = 0
+                self._batch = []
                 self._stats.pending_points = len(queue)
 
     async def _write(self, batch: list[Point]) -> None:
@@ -176,11 +194,9 @@ class TelemetryWriter:
                 if self._failing_since is None:
                     self._failing_since = started
                 if loop.time() >= self._drain_deadline:
-                    lost = len(batch) + len(self._queue)
-                    self._queue.clear()
-                    stats.points_dropped += lost
-                    log.error("store still failing at shutdown, %d points lost: %s", lost, exc)
+                    await self._give_up(exc)
                     return
+                await self._spool_pending()
                 delay = backoff.next_delay()
                 # A store that refuses the batch but answers a ping is not down: probing would
                 # only turn the backoff into a retry every probe interval.
@@ -210,24 +226,70 @@ class TelemetryWriter:
                     self._failing_since = None
                 return
 
+    async def _give_up(self, exc: Exception) -> None:
+        """Shutdown past its grace with the store still failing: what is spooled waits for the
+        next start; only what could not be spooled is lost (counted and logged)."""
+        await self._spool_pending()
+        lost = self._appended - self._durable
+        kept = self._spooled - self._written
+        self._queue.clear()
+        if lost:
+            self._stats.points_dropped += lost
+            log.error("store still failing at shutdown, %d points lost: %s", lost, exc)
+        if kept > 0:
+            log.warning("store still failing at shutdown; %d points wait in the spool", kept)
+
     @property
     def appended(self) -> int:
         """Points queued since the start (a position for ``written_through``)."""
         return self._appended
 
     async def written_through(self, position: int) -> None:
-        """Return once every point queued up to ``position`` is written."""
+        """Return once every point queued up to ``position`` is durable: written, or spooled."""
         async with self._progress:
-            await self._progress.wait_for(lambda: self._written >= position)
+            await self._progress.wait_for(lambda: self._durable >= position)
+
+    @property
+    def _durable(self) -> int:
+        return max(self._written, self._spooled)
 
     async def _settle(self, written: int) -> None:
         """Release the receipts of every reading whose points are now all written."""
         self._written += written
-        receipts = self._receipts
-        while receipts and receipts[0][0] <= self._written:
+        if self._spool is not None and self._spooled and self._written >= self._spooled:
+            # Everything spooled is in the store now: the file may go.
+            await asyncio.to_thread(self._spool.clear)
+            self._spooled = 0
+        await self._release_durable()
+
+    async def _release_durable(self) -> None:
+        receipts, durable = self._receipts, self._durable
+        while receipts and receipts[0][0] <= durable:
             receipts.popleft()[1].release()
         async with self._progress:
             self._progress.notify_all()
+
+    async def _spool_pending(self) -> None:
+        """Append the points not yet spooled (the store is failing) and release their messages."""
+        if self._spool is None or self._durable >= self._appended:
+            return
+        # Positions: the batch being written starts right after ``_written``, the queue follows.
+        pending = [*self._batch, *self._queue]
+        start = self._durable - self._written
+        through = self._written + len(pending)
+        try:
+            appended = await asyncio.to_thread(self._spool.append, pending[start:])
+        except OSError as exc:
+            self._stats.spool_errors += 1
+            log.error(
+                "cannot spool %d points (%s); their messages wait for the store",
+                len(pending) - start,
+                exc,
+            )
+            return
+        self._stats.points_spooled += appended
+        self._spooled = through
+        await self._release_durable()
 
     async def _pause(self, delay: float, *, probing: bool) -> None:
         """Wait ``delay`` before a retry; a store answering a probe or a shutdown cuts it short."""
@@ -241,6 +303,7 @@ class TelemetryWriter:
             if end <= now:
                 return
             await self._nap(min(self._probe_interval_s, end - now))
+            await self._spool_pending()  # what came in meanwhile, so its messages are acked
             if probing and await self._probe():
                 return
 

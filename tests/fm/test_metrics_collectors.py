@@ -40,6 +40,8 @@ GATEWAY_SERIES = {
     "sink_errors": "fm_gateway_sink_errors_total",
     "points_written": "fm_gateway_points_written_total",
     "points_dropped": "fm_gateway_points_dropped_total",
+    "points_spooled": "fm_gateway_points_spooled_total",
+    "spool_errors": "fm_gateway_spool_errors_total",
     "pending_points": "fm_gateway_points_pending",
     "writes": "fm_gateway_write_seconds_count",
     "write_seconds_total": "fm_gateway_write_seconds_sum",
