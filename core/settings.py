@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
     mqtt_prefix: str = Field(default="fm", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     mqtt_client_id: str = Field(default="fm-gateway", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # `fm gateway --partition i/N` (gateway/partition.py): this gateway takes the i-th of N fixed
+    # shares of the devices; each share's gateway runs with its own client id and spool.
+    gateway_partition: str = Field(default="1/1", pattern=r"^[1-9][0-9]{0,5}/[1-9][0-9]{0,5}$")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path("./var")

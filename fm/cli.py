@@ -96,13 +96,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_gateway(args: argparse.Namespace) -> None:
     """MQTT ingestion with alerts wired in, against external broker and stores."""
     from fm.runner import open_stores, run_ingestion
+    from gateway.partition import Partition, PartitionError
 
-    settings = load_settings()
+    overrides = {} if args.partition is None else {"gateway_partition": args.partition}
+    settings = load_settings(**overrides)
+    try:
+        partition = Partition.parse(settings.gateway_partition)
+    except PartitionError as exc:
+        raise ConfigError(str(exc)) from exc
     site = load_site_or_fail(settings.site_file)
 
     async def main(stop: asyncio.Event) -> None:
         async with open_stores(settings, migrate=args.migrate) as stores:
-            await run_ingestion(settings=settings, site=site, stores=stores, stop=stop)
+            await run_ingestion(
+                settings=settings, site=site, stores=stores, stop=stop, partition=partition
+            )
 
     run_until_signalled(main)
 
@@ -231,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
         "gateway", help="MQTT ingestion (+ alerts unless FM_ALERTS_HANDOFF=inbox)"
     )
     gateway.add_argument("--migrate", action="store_true", help="apply migrations first")
+    gateway.add_argument(
+        "--partition",
+        metavar="I/N",
+        help="take the I-th of N fixed shares of the devices (default FM_GATEWAY_PARTITION, 1/1)",
+    )
     gateway.set_defaults(func=cmd_gateway)
 
     alerts = commands.add_parser(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from core.settings import Settings
 from fm.listening import listen
 from fm.metrics_listener import MetricsListener
 from gateway.metrics import GatewayCollector
+from gateway.partition import Partition
 from gateway.service import Gateway
 from gateway.spool import PointSpool
 from gateway.state import SqlStateStore
@@ -81,8 +81,8 @@ def alerts_intake(*, settings: Settings, site: Site, stores: Stores) -> EventInt
 def point_spool(settings: Settings) -> PointSpool:
     """This gateway's spool file for points the time-series store cannot take now, in
     ``FM_DATA_DIR/spool/`` under its client id (several gateways may share the directory)."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", settings.mqtt_client_id)
-    return PointSpool(settings.data_dir / "spool" / f"{name}.points")
+    # The client id is [A-Za-z0-9_-] (a setting's pattern): safe as a file name.
+    return PointSpool(settings.data_dir / "spool" / f"{settings.mqtt_client_id}.points")
 
 
 def metrics_listener(
@@ -136,10 +136,22 @@ class BrokerProbe:
 
 
 async def run_ingestion(
-    *, settings: Settings, site: Site, stores: Stores, stop: asyncio.Event
+    *,
+    settings: Settings,
+    site: Site,
+    stores: Stores,
+    stop: asyncio.Event,
+    partition: Partition | None = None,
 ) -> None:
     """The gateway and, unless ``FM_ALERTS_HANDOFF=inbox`` leaves them to ``fm alerts``, the
-    alerts parts (``run_alerts``) in this process, with the metrics listener."""
+    alerts parts (``run_alerts``) in this process, with the metrics listener.
+
+    A ``partition`` gateway takes only its share of the devices, under a client id of its own
+    (its persistent session and spool file are its own too).
+    """
+    if partition is not None and not partition.whole:
+        client_id = settings.mqtt_client_id + partition.suffix()
+        settings = settings.model_copy(update={"mqtt_client_id": client_id})
     intake = alerts_intake(settings=settings, site=site, stores=stores)
     gateway = Gateway(
         settings=settings,
@@ -148,6 +160,7 @@ async def run_ingestion(
         sink=intake,
         state_store=SqlStateStore(stores.sessions),
         spool=point_spool(settings),
+        partition=partition,
     )
     collectors: list[Collector] = [GatewayCollector(gateway.stats), IntakeCollector(intake.stats)]
     if settings.alerts_handoff == "inbox":

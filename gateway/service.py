@@ -33,6 +33,7 @@ from gateway.errors import StateStoreError
 from gateway.liveness import Liveness
 from gateway.logsafe import printable
 from gateway.ordering import ReorderBuffer, SequenceRule
+from gateway.partition import Partition, device_topic_filters
 from gateway.rejections import record_drops, record_rejection
 from gateway.rules import RuleEngine
 from gateway.spool import PointSpool
@@ -62,7 +63,12 @@ class Gateway:
         clock: Clock = utcnow,
         state_store: StateStore | None = None,
         spool: PointSpool | None = None,
+        partition: Partition | None = None,
     ) -> None:
+        # A partition's gateway knows only its own devices: others' messages never reach it.
+        self._partition = partition or Partition(1, 1)
+        site = self._partition.of_site(site)
+        self._site = site
         self.stats = GatewayStats()
         self._settings = settings
         self._sink = sink
@@ -76,7 +82,11 @@ class Gateway:
             None
             if state_store is None
             else Checkpointer(
-                rules=self._rules, liveness=self._liveness, store=state_store, clock=clock
+                rules=self._rules,
+                liveness=self._liveness,
+                store=state_store,
+                devices=site.devices,
+                clock=clock,
             )
         )
         self._writer = TelemetryWriter.from_settings(
@@ -206,8 +216,9 @@ class Gateway:
     async def _ingest(self) -> None:
         settings = self._settings
         backoff = Backoff(initial_s=settings.reconnect_initial_s, max_s=settings.reconnect_max_s)
-        topics = device_subscriptions(settings.mqtt_prefix)
-        subscriptions = [(topic, SUBSCRIBE_QOS) for topic in topics]
+        subscriptions = [
+            [(topic, SUBSCRIBE_QOS) for topic in chunk] for chunk in self._topic_filters()
+        ]
         broker = self._broker
         while True:
             try:
@@ -227,7 +238,8 @@ class Gateway:
                 paho.manual_ack_set(True)
                 async with client:
                     self._acks.connected(paho)
-                    await client.subscribe(subscriptions)
+                    for chunk in subscriptions:
+                        await client.subscribe(chunk)
                     self._on_subscribed()
                     backoff.reset()
                     async for message in client.messages:
@@ -260,6 +272,13 @@ class Gateway:
                 self._connected = False
                 self._subscribed.clear()
             await asyncio.sleep(delay)
+
+    def _topic_filters(self) -> list[list[str]]:
+        """Every device's channels, or only this partition's devices, one SUBSCRIBE each list."""
+        prefix = self._settings.mqtt_prefix
+        if self._partition.whole:
+            return [list(device_subscriptions(prefix))]
+        return list(device_topic_filters(self._site, prefix))
 
     def _on_subscribed(self) -> None:
         if self.stats.connects:

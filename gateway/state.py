@@ -162,8 +162,16 @@ class Checkpointer:
     """Saves and restores the rule and liveness state of one gateway."""
 
     def __init__(
-        self, *, rules: RuleEngine, liveness: Liveness, store: StateStore, clock: Clock = utcnow
+        self,
+        *,
+        rules: RuleEngine,
+        liveness: Liveness,
+        store: StateStore,
+        devices: Collection[str],
+        clock: Clock = utcnow,
     ) -> None:
+        # Only these devices' rows are this gateway's (another partition owns the rest).
+        self._devices = devices
         self._rules = rules
         self._liveness = liveness
         self._store = store
@@ -172,13 +180,14 @@ class Checkpointer:
 
     async def restore(self) -> int:
         """Load the saved state into the rule engine and liveness; how many devices had some."""
-        states = await self._store.load()
+        states = {d: s for d, s in (await self._store.load()).items() if d in self._devices}
         self._rules.restore({d: s["rules"] for d, s in states.items() if s.get("rules")})
         self._liveness.restore({d: s["liveness"] for d, s in states.items() if s.get("liveness")})
         # A checkpoint may lag what alerts committed (it is written only once that is durable):
         # a fault whose raise committed after the last checkpoint is raised again here, so the
         # next healthy reading clears it rather than leaving its episode open.
-        self._rules.adopt_open(await self._store.open_faults())
+        open_faults = await self._store.open_faults()
+        self._rules.adopt_open({d: c for d, c in open_faults.items() if d in self._devices})
         self._written = {d: _dumps(s) for d, s in states.items()}
         return len(states)
 

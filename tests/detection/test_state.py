@@ -36,7 +36,11 @@ class Process:
         self.rules = RuleEngine(site)
         self.liveness = Liveness(site=site, clock=clock)
         self.checkpointer = Checkpointer(
-            rules=self.rules, liveness=self.liveness, store=store, clock=clock
+            rules=self.rules,
+            liveness=self.liveness,
+            store=store,
+            devices=site.devices,
+            clock=clock,
         )
         self.seq = Process.seq  # devices keep counting across the gateway's restart
 
