@@ -32,6 +32,7 @@ ROUND_WIDTHS_S = (
     12 * _HOUR,
     _DAY,
     2 * _DAY,
+    3 * _DAY,
     7 * _DAY,
 )
 
