@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -30,7 +30,7 @@ class DeviceView:
     route: DeviceRoute
     status: DeviceStatus
     open_episodes: Sequence[Episode]
-    latest: Mapping[str, Sample]
+    latest: Mapping[str, Sample] = field(default_factory=dict)
 
     @property
     def last_seen_at(self) -> datetime | None:
@@ -93,6 +93,43 @@ async def _open_episodes(
 
 async def list_devices(
     session: AsyncSession,
+    *,
+    site: Site,
+    device_type: str | None = None,
+    community_id: str | None = None,
+    grid_id: str | None = None,
+    building_id: str | None = None,
+    status: DeviceStatus | None = None,
+) -> list[DeviceView]:
+    """Every matching device ordered by id, with its status and open episodes (relational
+    store only: no latest readings)."""
+    where = DeviceFilter(
+        device_type=device_type,
+        community_id=community_id,
+        grid_id=grid_id,
+        building_id=building_id,
+        status=status,
+    )
+    where.check(site)
+    return await _matching(session, site=site, where=where)
+
+
+async def _matching(session: AsyncSession, *, site: Site, where: DeviceFilter) -> list[DeviceView]:
+    open_by_device = await _open_episodes(session)
+    views: list[DeviceView] = []
+    for device_id in sorted(site.devices):
+        route = site.route(device_id)
+        if not where.admits_place(route):
+            continue
+        episodes = open_by_device.get(device_id, [])
+        status = status_from_open_codes(episode.code for episode in episodes)
+        if where.status is None or status is where.status:
+            views.append(DeviceView(route=route, status=status, open_episodes=episodes))
+    return views
+
+
+async def device_page(
+    session: AsyncSession,
     timeseries: TimeSeriesStore,
     *,
     site: Site,
@@ -101,40 +138,29 @@ async def list_devices(
 ) -> Listing[DeviceView]:
     """One page of the matching devices ordered by id; latest readings of that page only."""
     where.check(site)
-    open_by_device = await _open_episodes(session)
-    matching: list[tuple[DeviceRoute, DeviceStatus]] = []
-    for device_id in sorted(site.devices):
-        route = site.route(device_id)
-        if not where.admits_place(route):
-            continue
-        status = status_from_open_codes(e.code for e in open_by_device.get(device_id, ()))
-        if where.status is None or status is where.status:
-            matching.append((route, status))
+    matching = await _matching(session, site=site, where=where)
     shown = matching[page.offset : page.offset + page.limit]
-    latest = await timeseries.latest([route.device.id for route, _ in shown])
-    rows = [
-        DeviceView(
-            route=route,
-            status=status,
-            open_episodes=open_by_device.get(route.device.id, ()),
-            latest=latest.get(route.device.id, {}),
-        )
-        for route, status in shown
-    ]
+    latest = await timeseries.latest([view.route.device.id for view in shown])
+    rows = [replace(view, latest=latest.get(view.route.device.id, {})) for view in shown]
     return Listing(rows=rows, total=len(matching))
 
 
-async def get_device(
-    session: AsyncSession, timeseries: TimeSeriesStore, *, site: Site, device_id: str
-) -> DeviceView:
-    """One device with its open episodes and latest readings; 404 when the site lacks it."""
+async def get_device(session: AsyncSession, *, site: Site, device_id: str) -> DeviceView:
+    """One device with its open episodes; 404 when the site has no such device."""
     if device_id not in site.devices:
         raise NotFoundError(kind="device", key=device_id)
     episodes = (await _open_episodes(session, device_id=device_id)).get(device_id, [])
-    latest = await timeseries.latest([device_id])
     return DeviceView(
         route=site.route(device_id),
         status=status_from_open_codes(episode.code for episode in episodes),
         open_episodes=episodes,
-        latest=latest.get(device_id, {}),
     )
+
+
+async def device_detail(
+    session: AsyncSession, timeseries: TimeSeriesStore, *, site: Site, device_id: str
+) -> DeviceView:
+    """One device with its open episodes and latest readings; 404 when the site lacks it."""
+    view = await get_device(session, site=site, device_id=device_id)
+    latest = await timeseries.latest([device_id])
+    return replace(view, latest=latest.get(device_id, {}))

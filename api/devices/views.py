@@ -9,7 +9,7 @@ from pydantic import AfterValidator
 
 from api.csv import CSV_RESPONSES, FormatQuery, ResponseFormat, csv_response
 from api.deps import AdminDep, SessionDep, SiteDep, TimeSeriesDep
-from api.devices.queries import DeviceFilter, DeviceView, get_device, list_devices
+from api.devices.queries import DeviceFilter, DeviceView, device_detail, device_page
 from api.devices.schemas import (
     DEVICE_COLUMNS,
     BuildingOut,
@@ -130,7 +130,7 @@ async def list_devices_route(
         building_id=building_id,
         status=status,
     )
-    listing = await list_devices(session, timeseries, site=site, where=where, page=page)
+    listing = await device_page(session, timeseries, site=site, where=where, page=page)
     devices = listing.answer(response, _device_out)
     if format is ResponseFormat.CSV:
         return csv_response(
@@ -155,7 +155,7 @@ async def get_device_route(
     site: SiteDep,
 ) -> DeviceDetailOut:
     """The device, or 404 when the site has no device with that id."""
-    view = await get_device(session, timeseries, site=site, device_id=device_id)
+    view = await device_detail(session, timeseries, site=site, device_id=device_id)
     return _detail_out(view)
 
 
