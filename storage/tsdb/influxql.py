@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from storage.tsdb.port import Aggregate
@@ -13,6 +14,9 @@ DEVICE_TAG = "device_id"
 _MIN_NS = -(2**63) + 2
 _MAX_NS = 2**63 - 2
 _NS_PER_US = 1_000
+
+#: Ids a regular expression can list without escaping (every id of the MQTT contract).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 _FUNCTIONS = {
     Aggregate.MEAN: "MEAN",
@@ -85,9 +89,17 @@ def select_latest(metrics: Sequence[str], device_ids: Sequence[str]) -> str:
     One selector per statement, so each row carries the time of the point it selected
     (``LAST(*)`` would stamp every field with one time).
     """
-    devices = " OR ".join(f"{identifier(DEVICE_TAG)} = {literal(d)}" for d in device_ids)
     return "; ".join(
         f"SELECT LAST({identifier(metric)}) FROM {identifier(MEASUREMENT)} "
-        f"WHERE {devices} GROUP BY {identifier(DEVICE_TAG)}"
+        f"WHERE {_any_device(device_ids)} GROUP BY {identifier(DEVICE_TAG)}"
         for metric in metrics
     )
+
+
+def _any_device(device_ids: Sequence[str]) -> str:
+    """A condition matching any of ``device_ids``: one anchored regex when every id is plain
+    (measured on InfluxDB 1.6: several times faster than a chain of ``OR``), else the chain."""
+    tag = identifier(DEVICE_TAG)
+    if all(_PLAIN_ID.fullmatch(device_id) for device_id in device_ids):
+        return f"{tag} =~ /^(?:{'|'.join(device_ids)})$/"
+    return "(" + " OR ".join(f"{tag} = {literal(device_id)}" for device_id in device_ids) + ")"

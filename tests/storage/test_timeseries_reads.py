@@ -41,6 +41,18 @@ async def test_latest_is_each_metrics_newest_sample_per_device(store: TimeSeries
     assert await store.latest([]) == {}
 
 
+async def test_latest_with_odd_device_ids_and_metric_names(store: TimeSeriesStore) -> None:
+    odd = ["dev with space", "a,b=c", 'quo"te', "o'brien", "back\\slash", "水管|.*", "x/y"]
+    await store.write([Point(device, "temp c", T0 + n, float(n)) for n, device in enumerate(odd)])
+    await store.write([Point("plain-1", "温度", T0, 1.0), Point("plain-10", "温度", T0, 2.0)])
+    latest = await store.latest([*odd, "plain-1"])
+    assert latest == {
+        **{device: {"temp c": Sample(at(n), float(n))} for n, device in enumerate(odd)},
+        "plain-1": {"温度": Sample(at(0), 1.0)},  # anchored: plain-10 does not match plain-1
+    }
+    assert await store.latest(["plain-1", "nobody"]) == {"plain-1": {"温度": Sample(at(0), 1.0)}}
+
+
 async def test_latest_on_an_empty_store_is_empty(store: TimeSeriesStore) -> None:
     assert await store.latest(["pipe-1"]) == {}
 
