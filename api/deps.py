@@ -14,6 +14,7 @@ from api.auth import Principal, Role, authenticate, require_role
 from api.resources import AppResources
 from core.settings import Settings
 from governance.model import Site
+from storage.tsdb.port import TimeSeriesError, TimeSeriesStore
 
 # auto_error=False: the missing-token answer is ours (401 + WWW-Authenticate, JSON detail).
 _bearer = HTTPBearer(auto_error=False, description="FM_ADMIN_TOKEN")
@@ -38,6 +39,13 @@ def get_site(resources: ResourcesDep) -> Site:
     return resources.site
 
 
+def get_timeseries(resources: ResourcesDep) -> TimeSeriesStore:
+    """The time-series store (telemetry history, latest readings)."""
+    if resources.timeseries is None:
+        raise TimeSeriesError("this process has no time-series store", store="none")
+    return resources.timeseries
+
+
 def get_now(resources: ResourcesDep) -> datetime:
     """The request's time, read once from the app's clock (so one request sees one instant)."""
     return resources.clock()
@@ -58,6 +66,7 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SiteDep = Annotated[Site, Depends(get_site)]
 NowDep = Annotated[datetime, Depends(get_now)]
+TimeSeriesDep = Annotated[TimeSeriesStore, Depends(get_timeseries)]
 # scope="function": the commit runs before the response is sent, so a failed commit is
 # answered as an error instead of after a success the client already received.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from alerts import errors as alerts_errors
+from storage.tsdb.port import TimeSeriesError
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,17 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _timeseries_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("time-series store failed on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {
+            "detail": "the time-series store is unavailable; check FM_TSDB_URL and that the "
+            "store is running (see GET /readyz)"
+        },
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
 #: The HTTP answer to each family of alerts errors; every alerts error a request can cause
 #: inherits one of them, so views never catch and translate domain errors themselves.
 DOMAIN_ERROR_STATUS: Mapping[type[alerts_errors.AlertsError], int] = {
@@ -149,3 +161,4 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(family, _domain_error(status_code))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(TimeSeriesError, _timeseries_error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -14,7 +14,7 @@ from core.settings import BUNDLED_SITE
 from governance.loader import load_site
 from governance.model import GroupingOverrides, Site
 from sensors.profiles import Overrides
-from storage.tsdb.port import Aggregate, Point, Sample
+from storage.tsdb.port import Aggregate, Bucket, Latest, Point, Sample
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -57,6 +57,14 @@ class NullStore:
         aggregate: Aggregate | None = None,
         every_s: float | None = None,
     ) -> list[Sample]:
+        raise NotImplementedError("the benchmarks never read")
+
+    async def read_buckets(
+        self, *, device_id: str, metric: str, start: datetime, end: datetime, every_s: float
+    ) -> list[Bucket]:
+        raise NotImplementedError("the benchmarks never read")
+
+    async def latest(self, device_ids: Collection[str]) -> Latest:
         raise NotImplementedError("the benchmarks never read")
 
 

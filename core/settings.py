@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     tsdb_probe_interval_s: PositiveSeconds = 0.5
     tsdb_shutdown_grace_s: PositiveSeconds = 5.0
 
+    # Telemetry history (api/devices/telemetry.py, docs/http-api.md): a series is answered in at
+    # most this many buckets whatever the window (the bucket widens to fit), and one request
+    # spans at most this long (two years: a manager's longest chart).
+    telemetry_max_points: int = Field(default=300, ge=2, le=10_000)
+    telemetry_max_window_s: PositiveSeconds = 2 * 366 * 86_400.0
+
     # Robot channels (WeCom, DingTalk group robots): each robot accepts about 20 messages a
     # minute, and DingTalk blocks a robot for 10 minutes beyond that (notifications/pacing.py).
     robot_max_per_window: int = Field(default=20, ge=1)

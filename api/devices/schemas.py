@@ -26,6 +26,18 @@ class DeviceOut(ApiModel):
     community_id: str
     team_id: str
     status: DeviceStatus
+    last_seen_at: UtcTimestamp | None
+
+
+#: The columns of the device list's CSV, in order.
+DEVICE_COLUMNS = tuple(DeviceOut.model_fields)
+
+
+class LatestOut(ApiModel):
+    """A metric's newest stored value and its time."""
+
+    value: float | bool
+    ts: UtcTimestamp
 
 
 class OpenFaultOut(ApiModel):
@@ -63,3 +75,30 @@ class DeviceDetailOut(DeviceOut):
     building: BuildingOut
     responsible: ResponsibleOut
     open_faults: list[OpenFaultOut]
+    latest: dict[str, LatestOut]
+
+
+class TelemetryPointOut(ApiModel):
+    """One bucket of a metric's history; booleans average to the share of ``true``."""
+
+    ts: UtcTimestamp
+    mean: float
+    min: float
+    max: float
+    count: int
+
+
+class TelemetryOut(ApiModel):
+    """A metric's history over ``[start, end)`` in ``every_s`` buckets (empty ones left out)."""
+
+    device_id: str
+    metric: str
+    unit: str
+    start: UtcTimestamp
+    end: UtcTimestamp
+    every_s: int
+    points: list[TelemetryPointOut]
+
+
+#: The columns of the telemetry CSV, in order.
+TELEMETRY_COLUMNS = tuple(TelemetryPointOut.model_fields)

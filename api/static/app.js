@@ -13,6 +13,9 @@ const CONFIG = Object.freeze({
   OPEN_ORDER_STATES: ["open", "acknowledged", "in_progress"],
   // Orders fetched per refresh: the API's maximum page size.
   ORDER_PAGE_SIZE: 1000,
+  // Devices fetched per refresh: the device list pages too, and the API's maximum page
+  // holds every device of the example site.
+  DEVICE_PAGE_SIZE: 1000,
 });
 
 const STATUS_ORDER = { offline: 0, fault: 1, ok: 2 };
@@ -161,7 +164,7 @@ async function refresh() {
     }
     const states = CONFIG.OPEN_ORDER_STATES.map((s) => `status=${encodeURIComponent(s)}`);
     const [devices, orders] = await Promise.all([
-      apiGet("devices"),
+      apiGet(`devices?limit=${CONFIG.DEVICE_PAGE_SIZE}`),
       apiGet(`workorders?${states.join("&")}&limit=${CONFIG.ORDER_PAGE_SIZE}`),
     ]);
     renderCommunities(site, devices.body, orders.body);

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -20,33 +21,39 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
-from storage.tsdb.port import Aggregate, Point, Sample, TimeSeriesError
-from storage.tsdb.window import ReadWindow, read_window, us_to_datetime
+from storage.tsdb.influxql import (
+    DEVICE_TAG,
+    MEASUREMENT,
+    identifier,
+    select,
+    select_buckets,
+    select_latest,
+    show_metrics,
+)
+from storage.tsdb.port import Aggregate, Bucket, Latest, Point, Sample, TimeSeriesError
+from storage.tsdb.window import bucket_window, read_window, us_to_datetime
 
-MEASUREMENT = "telemetry"
-DEVICE_TAG = "device_id"
 DEFAULT_PORT = 8086
 #: Field keys InfluxDB refuses or that would collide with the tag.
 RESERVED_METRICS = frozenset({"time", DEVICE_TAG})
 #: Escaped names are cached; the fleet bounds them, this bounds a caller that does not.
 NAME_CACHE_LIMIT = 100_000
-# InfluxDB's representable range (models.MinNanoTime/MaxNanoTime); windows are clamped to it.
-_MIN_NS = -(2**63) + 2
-_MAX_NS = 2**63 - 2
-_NS_PER_US = 1_000
+#: Devices per ``latest`` request, so the statement stays a modest request body.
+LATEST_CHUNK = 200
 
 _SCHEMES = {"influxdb": "http", "influxdbs": "https"}
-_FUNCTIONS = {
-    Aggregate.MEAN: "MEAN",
-    Aggregate.MIN: "MIN",
-    Aggregate.MAX: "MAX",
-    Aggregate.SUM: "SUM",
-    Aggregate.COUNT: "COUNT",
-    Aggregate.LAST: "LAST",
-}
 _VALUE = attrgetter("value")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """One series of a query answer: which statement produced it, its tags and its rows."""
+
+    statement: int
+    tags: dict[str, str]
+    rows: list[list[Any]]
 
 
 class _EscapedNames(dict[str, str]):
@@ -80,16 +87,6 @@ def _field_key(metric: str) -> str:
     if metric in RESERVED_METRICS:
         raise ValueError(f"metric name {metric!r} is reserved in InfluxDB")
     return f"{_escape_key(metric)}="
-
-
-def _identifier(name: str) -> str:
-    """An InfluxQL double-quoted identifier."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _literal(value: str) -> str:
-    """An InfluxQL single-quoted string literal."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
 
 
 def _timeout(value: str | None) -> httpx.Timeout | None:
@@ -180,7 +177,7 @@ class InfluxV1TimeSeries:
             if not await self.ping():
                 raise TimeSeriesError("server does not answer /ping", store=self._store)
             if self._create_database:
-                await self._query(f"CREATE DATABASE {_identifier(self._database)}", post=True)
+                await self._query(f"CREATE DATABASE {identifier(self._database)}", post=True)
         except BaseException:
             await self.close()
             raise
@@ -252,12 +249,46 @@ class InfluxV1TimeSeries:
         self._require_client()
         if window.empty:
             return []
-        rows = await self._query(_select(device_id, metric, window))
+        rows = await self._query(select(device_id, metric, window))
         if window.aggregate is not None and window.every_us is None:
             # One sample for the whole window, stamped with its start (as SQLite does);
             # InfluxDB would stamp selectors (min, max, last) with the chosen point's time.
             return [Sample(us_to_datetime(window.start_us), float(value)) for _, value in rows]
         return [Sample(us_to_datetime(int(ts)), float(value)) for ts, value in rows]
+
+    async def read_buckets(
+        self, *, device_id: str, metric: str, start: datetime, end: datetime, every_s: float
+    ) -> list[Bucket]:
+        """Epoch-aligned ``every_s`` buckets of one series in ``[start, end)``, in one query."""
+        window = bucket_window(start=start, end=end, every_s=every_s)
+        self._require_client()
+        if window.empty:
+            return []
+        rows = await self._query(select_buckets(device_id, metric, window))
+        return [
+            Bucket(us_to_datetime(int(ts)), float(mean), float(low), float(high), int(count))
+            for ts, mean, low, high, count in rows
+        ]
+
+    async def latest(self, device_ids: Collection[str]) -> Latest:
+        """The newest stored sample of every metric of each of ``device_ids``: one statement per
+        metric, every chunk of devices in one request."""
+        wanted = sorted(set(device_ids))
+        self._require_client()
+        if not wanted:
+            return {}
+        metrics = [str(row[0]) for row in await self._query(show_metrics())]
+        if not metrics:  # nothing written yet
+            return {}
+        latest: Latest = {}
+        for first in range(0, len(wanted), LATEST_CHUNK):
+            chunk = wanted[first : first + LATEST_CHUNK]
+            for series in await self._answers(select_latest(metrics, chunk), post=True):
+                metric = metrics[series.statement]
+                device = latest.setdefault(series.tags[DEVICE_TAG], {})
+                for ts, value in series.rows:
+                    device[metric] = Sample(us_to_datetime(int(ts)), float(value))
+        return latest
 
     # Internals ----------------------------------------------------------------------------
 
@@ -271,8 +302,15 @@ class InfluxV1TimeSeries:
 
     async def _query(self, statement: str, *, post: bool = False) -> list[list[Any]]:
         """Run one InfluxQL statement; the rows of its (single) series, across chunks."""
+        return [row for series in await self._answers(statement, post=post) for row in series.rows]
+
+    async def _answers(self, statements: str, *, post: bool = False) -> list[_Series]:
+        """Run InfluxQL statements (``;``-separated); every series of their answers, in order.
+
+        POST carries long statements in the body; InfluxDB runs a SELECT sent by POST as well.
+        """
         client = self._require_client()
-        params = {"db": self._database, "q": statement, "epoch": "u", "chunked": "true"}
+        params = {"db": self._database, "q": statements, "epoch": "u", "chunked": "true"}
         try:
             if post:
                 response = await client.post("/query", data=params)
@@ -285,7 +323,7 @@ class InfluxV1TimeSeries:
                 f"query refused ({response.status_code}): {_error_text(response)}",
                 store=self._store,
             )
-        rows: list[list[Any]] = []
+        answer: list[_Series] = []
         # chunked=true: one JSON document per line, and no server-side row limit truncation.
         for line in response.text.splitlines():
             if not line.strip():
@@ -296,27 +334,12 @@ class InfluxV1TimeSeries:
             for result in document.get("results", ()):
                 if "error" in result:
                     raise TimeSeriesError(f"query failed: {result['error']}", store=self._store)
-                for series in result.get("series", ()):
-                    rows.extend(series.get("values", ()))
-        return rows
-
-
-def _select(device_id: str, metric: str, window: ReadWindow) -> str:
-    start_ns = max(_MIN_NS, min(_MAX_NS, window.start_us * _NS_PER_US))
-    end_ns = max(_MIN_NS, min(_MAX_NS, window.end_us * _NS_PER_US))
-    field = _identifier(metric)
-    where = (
-        f"WHERE {_identifier(DEVICE_TAG)} = {_literal(device_id)} "
-        f"AND time >= {start_ns} AND time < {end_ns}"
-    )
-    source = f"FROM {_identifier(MEASUREMENT)} {where}"
-    if window.aggregate is None:
-        return f"SELECT {field} {source}"
-    selected = f"SELECT {_FUNCTIONS[window.aggregate]}({field}) {source}"
-    if window.every_us is None:
-        return selected
-    # InfluxDB aligns time buckets to the epoch: bucket = floor(ts / every) * every.
-    return f"{selected} GROUP BY time({window.every_us}u) fill(none)"
+                statement = int(result.get("statement_id", 0))
+                answer.extend(
+                    _Series(statement, dict(series.get("tags") or {}), series.get("values", []))
+                    for series in result.get("series", ())
+                )
+        return answer
 
 
 def _error_text(response: httpx.Response) -> str:

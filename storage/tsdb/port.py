@@ -1,8 +1,8 @@
-"""The time-series store port: batched point writes, windowed aggregate reads."""
+"""The time-series store port: batched point writes, windowed aggregate reads, latest values."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -36,6 +36,21 @@ class Sample:
 
     ts: datetime
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One time bucket of a series: its start and the mean, min, max and count of its points."""
+
+    ts: datetime
+    mean: float
+    min: float
+    max: float
+    count: int
+
+
+#: ``{device_id: {metric: its newest sample}}``; a device with nothing stored is left out.
+Latest = dict[str, dict[str, Sample]]
 
 
 class TimeSeriesError(Exception):
@@ -76,4 +91,15 @@ class TimeSeriesStore(Protocol):
         every_s: float | None = None,
     ) -> list[Sample]:
         """Points of one series in ``[start, end)``; bucketed by ``every_s`` when aggregated."""
+        ...
+
+    async def read_buckets(
+        self, *, device_id: str, metric: str, start: datetime, end: datetime, every_s: float
+    ) -> list[Bucket]:
+        """Epoch-aligned ``every_s`` buckets of one series in ``[start, end)``, in one query;
+        buckets without points are left out."""
+        ...
+
+    async def latest(self, device_ids: Collection[str]) -> Latest:
+        """The newest stored sample of every metric of each of ``device_ids`` (any age)."""
         ...

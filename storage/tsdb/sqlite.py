@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from storage.tsdb.port import Aggregate, Point, Sample, TimeSeriesError
-from storage.tsdb.window import ReadWindow, read_window, us_to_datetime
+from storage.tsdb.port import Aggregate, Bucket, Latest, Point, Sample, TimeSeriesError
+from storage.tsdb.window import ReadWindow, bucket_window, read_window, us_to_datetime
 
 T = TypeVar("T")
 
@@ -65,6 +65,34 @@ _SELECT_WHOLE = {
     agg: f"SELECT :start, {expr} FROM telemetry {_WHERE} HAVING count(*) > 0"
     for agg, expr in _REDUCE.items()
 }
+
+_SELECT_BUCKETS = (
+    f"SELECT {_BUCKET} AS bucket, avg(value), min(value), max(value), count(value) "
+    f"FROM telemetry {_WHERE} GROUP BY bucket ORDER BY bucket"
+)
+#: Devices per ``latest`` statement, well below SQLite's bound-parameter limit.
+LATEST_CHUNK = 500
+# Newest sample of each metric of each wanted device, all through the primary key: the
+# recursive CTE skip-scans a device's distinct metrics (one index seek each, instead of reading
+# its whole history), and each metric's max(ts_us) is one more seek (SQLite's min/max
+# optimisation), so the cost grows with devices times metrics, not with stored history.
+_SELECT_LATEST = """
+WITH RECURSIVE
+  wanted(device_id) AS (VALUES {wanted}),
+  series(device_id, metric) AS (
+    SELECT device_id, (SELECT min(metric) FROM telemetry AS t WHERE t.device_id = w.device_id)
+    FROM wanted AS w
+    UNION ALL
+    SELECT device_id, (SELECT min(metric) FROM telemetry AS t
+                       WHERE t.device_id = s.device_id AND t.metric > s.metric)
+    FROM series AS s WHERE s.metric IS NOT NULL
+  )
+SELECT s.device_id, s.metric, t.ts_us, t.value
+FROM series AS s JOIN telemetry AS t
+  ON t.device_id = s.device_id AND t.metric = s.metric
+ AND t.ts_us = (SELECT max(ts_us) FROM telemetry AS n
+                WHERE n.device_id = s.device_id AND n.metric = s.metric)
+"""
 
 
 class SqliteTimeSeries:
@@ -146,14 +174,51 @@ class SqliteTimeSeries:
     ) -> list[Sample]:
         """Points of one series in ``[start, end)``; bucketed by ``every_s`` when aggregated."""
         window = read_window(start=start, end=end, aggregate=aggregate, every_s=every_s)
-        pool, connection = self._reader_pool, self._reader
-        if pool is None or connection is None:
-            raise TimeSeriesError("store is not open", store=self._store)
+        pool, connection = self._require_reader()
         if window.empty:
             return []
         sql, params = _query(device_id, metric, window)
         rows = await self._on(pool, lambda: _select(connection, sql, params))
         return [Sample(us_to_datetime(row[0]), float(row[1])) for row in rows]
+
+    async def read_buckets(
+        self, *, device_id: str, metric: str, start: datetime, end: datetime, every_s: float
+    ) -> list[Bucket]:
+        """Epoch-aligned ``every_s`` buckets of one series in ``[start, end)``, in one query."""
+        window = bucket_window(start=start, end=end, every_s=every_s)
+        pool, connection = self._require_reader()
+        if window.empty:
+            return []
+        params: dict[str, object] = {
+            "device": device_id,
+            "metric": metric,
+            "start": window.start_us,
+            "end": window.end_us,
+            "every": window.every_us,
+        }
+        rows = await self._on(pool, lambda: _select(connection, _SELECT_BUCKETS, params))
+        return [
+            Bucket(us_to_datetime(row[0]), float(row[1]), float(row[2]), float(row[3]), row[4])
+            for row in rows
+        ]
+
+    async def latest(self, device_ids: Collection[str]) -> Latest:
+        """The newest stored sample of every metric of each of ``device_ids``."""
+        pool, connection = self._require_reader()
+        wanted = sorted(set(device_ids))
+        if not wanted:
+            return {}
+        rows = await self._on(pool, lambda: _select_latest(connection, wanted))
+        latest: Latest = {}
+        for device_id, metric, ts_us, value in rows:
+            latest.setdefault(device_id, {})[metric] = Sample(us_to_datetime(ts_us), float(value))
+        return latest
+
+    def _require_reader(self) -> tuple[ThreadPoolExecutor, sqlite3.Connection]:
+        pool, connection = self._reader_pool, self._reader
+        if pool is None or connection is None:
+            raise TimeSeriesError("store is not open", store=self._store)
+        return pool, connection
 
     # Runs on the worker threads -----------------------------------------------------------
 
@@ -193,8 +258,19 @@ def _insert(connection: sqlite3.Connection, points: Sequence[Point]) -> None:
 
 def _select(
     connection: sqlite3.Connection, sql: str, params: dict[str, object]
-) -> list[tuple[int, float]]:
-    rows: list[tuple[int, float]] = connection.execute(sql, params).fetchall()
+) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = connection.execute(sql, params).fetchall()
+    return rows
+
+
+def _select_latest(
+    connection: sqlite3.Connection, device_ids: Sequence[str]
+) -> list[tuple[str, str, int, float]]:
+    rows: list[tuple[str, str, int, float]] = []
+    for first in range(0, len(device_ids), LATEST_CHUNK):
+        chunk = device_ids[first : first + LATEST_CHUNK]
+        sql = _SELECT_LATEST.format(wanted=", ".join("(?)" for _ in chunk))
+        rows.extend(connection.execute(sql, chunk).fetchall())
     return rows
 
 

@@ -59,12 +59,28 @@ def read_window(
     if every_s is not None:
         if aggregate is None:
             raise ValueError("every_s buckets need an aggregate")
-        every_us = round(every_s * MICROS_PER_SECOND)
-        if every_us < 1:
-            raise ValueError(f"every_s must be at least one microsecond, got {every_s!r}")
+        every_us = _every_us(every_s)
     return ReadWindow(
         start_us=datetime_to_us(start),
         end_us=datetime_to_us(end),
         aggregate=Aggregate(aggregate) if aggregate is not None else None,
         every_us=every_us,
     )
+
+
+def bucket_window(*, start: datetime, end: datetime, every_s: float) -> ReadWindow:
+    """Check the arguments of ``TimeSeriesStore.read_buckets``; ``aggregate`` stays None because
+    a bucket carries every reduction at once."""
+    return ReadWindow(
+        start_us=datetime_to_us(start),
+        end_us=datetime_to_us(end),
+        aggregate=None,
+        every_us=_every_us(every_s),
+    )
+
+
+def _every_us(every_s: float) -> int:
+    every_us = round(every_s * MICROS_PER_SECOND)
+    if every_us < 1:
+        raise ValueError(f"every_s must be at least one microsecond, got {every_s!r}")
+    return every_us

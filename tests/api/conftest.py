@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from governance.model import (
 from storage.relational.db import create_engine, session_factory
 from storage.relational.migrate import stamp_heads
 from storage.relational.models import Base, Episode, OrderStatus, WorkOrder
-from storage.tsdb.port import Aggregate, Point, Sample
+from storage.tsdb.port import Aggregate, Bucket, Latest, Point, Sample, TimeSeriesStore
 
 TOKEN = "test-admin-token-0123456789abcdef"
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
@@ -147,6 +147,14 @@ class FakeTimeSeries:
     ) -> list[Sample]:
         return []
 
+    async def read_buckets(
+        self, *, device_id: str, metric: str, start: datetime, end: datetime, every_s: float
+    ) -> list[Bucket]:
+        return []
+
+    async def latest(self, device_ids: Collection[str]) -> Latest:
+        return {}
+
 
 @pytest.fixture
 def site() -> Site:
@@ -214,7 +222,7 @@ def make_app(
     def make(
         *,
         settings: Settings = settings,
-        timeseries: FakeTimeSeries | None = None,
+        timeseries: TimeSeriesStore | None = None,
         readiness: Sequence[ReadinessProbe] = (),
     ) -> FastAPI:
         return create_app(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.devices.queries import status_from_open_codes
 from api.devices.schemas import DeviceStatus
-from tests.api.conftest import T0, make_episode, seed
+from storage.tsdb.sqlite import SqliteTimeSeries
+from tests.api.conftest import T0, make_episode, seed, serve
 
 EXPECTED_STATUS = {
     "light-1": "fault",
@@ -17,6 +22,20 @@ EXPECTED_STATUS = {
     "pipe-2": "fault",
     "shed-1": "offline",
 }
+
+
+@pytest.fixture
+async def client(
+    make_app: Callable[..., FastAPI], tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on an empty SQLite time-series store (no device has reported yet)."""
+    store = SqliteTimeSeries(tmp_path / "telemetry.sqlite3")
+    await store.open()
+    try:
+        async with serve(make_app(timeseries=store)) as client:
+            yield client
+    finally:
+        await store.close()
 
 
 @pytest.fixture
@@ -56,6 +75,7 @@ async def test_list_devices_with_status(client: httpx.AsyncClient) -> None:
         "community_id": "sunshine",
         "team_id": "t-sun-2",
         "status": "offline",
+        "last_seen_at": None,
     }
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from core.events import AnyEvent, BuildingEvent, DeviceEvent, OnCommitted
-from storage.tsdb.port import Aggregate, Point, Sample, TimeSeriesError
+from storage.tsdb.port import Aggregate, Bucket, Latest, Point, Sample, TimeSeriesError
 
 
 class MemoryStore:
@@ -50,6 +50,14 @@ class MemoryStore:
         aggregate: Aggregate | None = None,
         every_s: float | None = None,
     ) -> list[Sample]:
+        raise NotImplementedError("the gateway never reads")
+
+    async def read_buckets(
+        self, *, device_id: str, metric: str, start: datetime, end: datetime, every_s: float
+    ) -> list[Bucket]:
+        raise NotImplementedError("the gateway never reads")
+
+    async def latest(self, device_ids: Collection[str]) -> Latest:
         raise NotImplementedError("the gateway never reads")
 
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from storage.tsdb.influx import InfluxV1TimeSeries
 from storage.tsdb.port import Aggregate, Point, Sample, TimeSeriesError, TimeSeriesStore
-from storage.tsdb.sqlite import SqliteTimeSeries
 
 T0 = 1_740_000_000.0  # 2025-02-19T21:20:00Z, a multiple of 60 s
 START = datetime.fromtimestamp(T0, UTC)
@@ -19,21 +15,6 @@ START = datetime.fromtimestamp(T0, UTC)
 def at(seconds: float) -> datetime:
     """START + seconds."""
     return START + timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("influxdb", marks=pytest.mark.integration)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TimeSeriesStore]:
-    """An opened, empty store of each kind."""
-    adapter: TimeSeriesStore
-    if request.param == "sqlite":
-        adapter = SqliteTimeSeries(tmp_path / "telemetry.sqlite3")
-    else:
-        adapter = InfluxV1TimeSeries(request.getfixturevalue("influxdb_url"))
-    await adapter.open()
-    try:
-        yield adapter
-    finally:
-        await adapter.close()
 
 
 async def read_all(store: TimeSeriesStore, device_id: str, metric: str) -> list[Sample]:
