@@ -29,7 +29,8 @@ class FaultCommand(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     device_id: IdField
-    code: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    # None only to recover: every fault injected into the device ends.
+    code: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
     action: FaultAction
 
 
@@ -44,6 +45,11 @@ async def fault_route(command: FaultCommand, _admin: AdminDep, fleet: FleetDep) 
     codes = fleet.injectable(command.device_id)
     if codes is None:
         raise InvalidRequestError(f"the simulated fleet has no device {command.device_id!r}")
+    if command.code is None:
+        if command.action is FaultAction.INJECT:
+            raise InvalidRequestError("inject needs a 'code' (a fault of the device's type)")
+        fleet.recover(command.device_id)
+        return command
     if command.code not in codes:
         known = ", ".join(sorted(codes))
         raise InvalidRequestError(
