@@ -26,7 +26,7 @@ log = logging.getLogger("fm")
 EXIT_CONFIG = 2
 EXIT_STARTUP = 3
 #: Libraries whose INFO lines drown out the service's own.
-QUIET_LOGGERS = ("alembic", "amqtt", "transitions", "sensors.client")
+QUIET_LOGGERS = ("alembic", "amqtt", "transitions", "sensors.client", "httpx")
 
 
 class ConfigError(Exception):

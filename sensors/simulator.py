@@ -186,6 +186,9 @@ class FleetSimulator:
         """Return a device to normal (one fault, or all when ``code`` is None)."""
         feed = self._feeds[self._known(device_id)]
         gone = feed.recover(code)
+        if self._life is not None and not self._running:
+            for ended in gone:  # no loop to hand it to: nothing else touches street life now
+                self._life.forget(device_id, ended)
         self._on_loop(self._apply_recover, device_id, gone, report)
 
     def _known(self, device_id: str) -> str:
