@@ -92,6 +92,7 @@ async def _seed(site: Site, stores: Stores, life_file: Path, days: float) -> Non
         seed=DEMO_SEED,
         utc_offset_h=utc_offset_hours(site),
     )
+    log.info("history: seeding %g days unless this data directory has them already", days)
     report = await seed_history(
         sessions=stores.sessions,
         timeseries=stores.timeseries,
