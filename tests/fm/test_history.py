@@ -159,3 +159,19 @@ async def test_telemetry_is_written_with_the_faults_overlaid(stores: Stores, sit
 
 async def test_zero_days_seeds_nothing(stores: Stores, site: Site) -> None:
     assert await seed(stores, site, days=0) is None
+
+
+@pytest.mark.integration
+async def test_seeding_works_on_postgresql(postgres_url: str, tmp_path: Path, site: Site) -> None:
+    settings = Settings(data_dir=tmp_path / "var", database_url=postgres_url)
+    async with open_stores(settings, migrate=True) as opened:
+        report = await seed(opened, site, days=1)
+        assert report is not None
+        async with opened.sessions() as session:
+            closed = await session.scalar(
+                select(func.count()).select_from(WorkOrder).where(WorkOrder.status == "closed")
+            )
+            steps = await session.scalar(select(func.count()).select_from(OrderTransition))
+        assert closed == report.episodes > 0
+        assert steps == report.transitions
+        assert await seed(opened, site, days=1) is None
