@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Run broker, simulated fleet, gateway, alerts, API and dashboard in one process.
+## Run broker, simulated fleet, gateway, alerts, API and dashboard in one process; the first
+## start seeds HISTORY_DAYS of history (about 30 s for 90 days), later starts keep it.
+HISTORY_DAYS ?= 90
 demo: $(STAMP)
-	$(BIN)/fm demo
+	$(BIN)/fm demo --history-days $(HISTORY_DAYS)
 
 ## Install the servers the integration tests need (apt-get, only when missing).
 system-deps:

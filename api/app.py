@@ -23,6 +23,8 @@ from api.notifications.views import router as notifications_router
 from api.resources import AppResources, ReadinessProbe
 from api.rosters.views import router as rosters_router
 from api.silences.views import router as silences_router
+from api.simulation.control import FleetControl
+from api.simulation.views import router as simulation_router
 from api.site.views import router as site_router
 from api.sla.views import router as sla_router
 from api.stream.views import router as stream_router
@@ -97,12 +99,14 @@ def create_app(
     readiness: Sequence[ReadinessProbe] = (),
     clock: Clock = utcnow,
     collectors: Sequence[Collector] = (),
+    fleet: FleetControl | None = None,
 ) -> FastAPI:
     """The API and dashboard; the lifespan builds (and later closes) whatever is not injected.
 
     Injected resources belong to the caller and are left open at shutdown. ``clock`` is the
     time every command records (tests pass a ``ManualClock``); ``collectors`` add the metrics of
-    other parts of the same process (the gateway in ``fm demo``) to /metrics.
+    other parts of the same process (the gateway in ``fm demo``) to /metrics; ``fleet`` is the
+    simulated fleet of ``fm demo`` that ``/api/v1/simulation/faults`` injects into (404 without).
     """
 
     @asynccontextmanager
@@ -138,6 +142,7 @@ def create_app(
     install_error_handlers(app)
     http_metrics = HttpMetrics()
     app.state.metrics_collectors = (http_metrics, *collectors)
+    app.state.fleet = fleet
     # The last added runs first: every answer is counted, the 413 included, and the body limit
     # refuses before any handler reads the request.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)
@@ -155,5 +160,6 @@ def create_app(
     app.include_router(escalation_router)
     app.include_router(notifications_router)
     app.include_router(stream_router)
+    app.include_router(simulation_router)
     mount_dashboard(app)
     return app

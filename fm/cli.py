@@ -19,13 +19,14 @@ from core.settings import Settings
 from fm.errors import StartupError
 from governance.loader import SiteError, load_site
 from governance.model import Site
+from sensors.street_life import BUNDLED_LIFE
 
 log = logging.getLogger("fm")
 
 EXIT_CONFIG = 2
 EXIT_STARTUP = 3
 #: Libraries whose INFO lines drown out the service's own.
-QUIET_LOGGERS = ("alembic", "amqtt", "transitions", "sensors.client")
+QUIET_LOGGERS = ("alembic", "amqtt", "transitions", "sensors.client", "httpx")
 
 
 class ConfigError(Exception):
@@ -90,7 +91,14 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     site = load_site_or_fail(settings.site_file)
-    run_until_signalled(lambda stop: run_demo(settings, site=site, stop=stop))
+    if args.history_days < 0:
+        raise ConfigError(f"--history-days must not be negative, not {args.history_days}")
+    life = None if args.calm else args.street_life
+    run_until_signalled(
+        lambda stop: run_demo(
+            settings, site=site, stop=stop, history_days=args.history_days, street_life=life
+        )
+    )
 
 
 def cmd_gateway(args: argparse.Namespace) -> None:
@@ -150,10 +158,24 @@ def cmd_api(args: argparse.Namespace) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> None:
     """A simulated fleet for the site, against FM_MQTT_URL (or the local demo broker)."""
-    from fm.simulation import run_simulation
+    from fm.simulation import RemoteFleetError, run_simulation, send_fault
     from sensors.behaviour import SimulationError
 
     settings = load_settings()
+    if args.simulate_command is not None:
+        # inject / recover: the running demo's own fleet does it, so no second fleet fights it.
+        try:
+            answer = send_fault(
+                settings,
+                device_id=args.device,
+                code=args.code,
+                action=args.simulate_command,
+                url=args.url,
+            )
+        except RemoteFleetError as exc:
+            raise ConfigError(str(exc)) from exc
+        print(f"{answer['action']}: {answer['device_id']} {answer['code'] or '(every fault)'}")
+        return
     site = load_site_or_fail(settings.site_file)
     try:
         run_until_signalled(
@@ -233,7 +255,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("demo", help="run everything in one process").set_defaults(func=cmd_demo)
+    demo = commands.add_parser("demo", help="run everything in one process")
+    demo.add_argument(
+        "--history-days",
+        type=float,
+        default=0,
+        metavar="N",
+        help="seed N days of history before starting (once per data directory; default 0)",
+    )
+    demo.add_argument(
+        "--street-life",
+        type=Path,
+        default=BUNDLED_LIFE,
+        metavar="FILE",
+        help="fault rates and crews of the simulated street (default the bundled profile)",
+    )
+    demo.add_argument(
+        "--calm", action="store_true", help="no faults by themselves, no simulated crews"
+    )
+    demo.set_defaults(func=cmd_demo)
 
     gateway = commands.add_parser(
         "gateway", help="MQTT ingestion (+ alerts unless FM_ALERTS_HANDOFF=inbox)"
@@ -271,6 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     simulate.set_defaults(func=cmd_simulate)
+    remote = simulate.add_subparsers(dest="simulate_command", metavar="ACTION")
+    inject = remote.add_parser("inject", help="inject a fault into the running demo's fleet")
+    inject.add_argument("device")
+    inject.add_argument("code")
+    recover = remote.add_parser("recover", help="end a fault in the running demo's fleet")
+    recover.add_argument("device")
+    recover.add_argument("code", nargs="?", default=None, help="default: every fault")
+    for action in (inject, recover):
+        action.add_argument("--url", default=None, help="the demo's API (default FM_HTTP_PORT)")
 
     db = commands.add_parser("db", help="relational store")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

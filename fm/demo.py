@@ -14,15 +14,26 @@ from pydantic import SecretStr
 
 from alerts.inbox.consuming import InboxConsumer
 from alerts.metrics.parts import IntakeCollector
+from core.clock import utcnow
 from core.mqtt import broker_address
 from core.settings import Settings
 from fm.broker import EmbeddedBroker
-from fm.runner import AlertsParts, alerts_intake, open_stores, point_spool, serve_api
-from fm.simulation import SimulatorThread, build_simulator
+from fm.crews import SimulatedCrews, load_crew_plan
+from fm.history import HistorySource, load_history_plan, seed_history
+from fm.runner import AlertsParts, Stores, alerts_intake, open_stores, point_spool, serve_api
+from fm.simulation import (
+    DEMO_SEED,
+    SimulatorThread,
+    build_simulator,
+    simulated_fleet,
+    utc_offset_hours,
+)
 from gateway.metrics import GatewayCollector
 from gateway.service import Gateway
 from gateway.state import SqlStateStore
 from governance.model import Site
+from sensors.simulator import FleetSimulator
+from sensors.street_life import BUNDLED_LIFE, load_street_life
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +82,48 @@ def banner(settings: Settings, *, token: str, site: Site, simulated: int) -> str
     )
 
 
-async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> None:
+async def _seed(site: Site, stores: Stores, life_file: Path, days: float) -> None:
+    """``--history-days``: the past of the simulated street, written once before it comes alive."""
+    source = HistorySource(
+        fleet=simulated_fleet(site),
+        life=load_street_life(life_file),
+        crews=load_crew_plan(life_file),
+        plan=load_history_plan(life_file),
+        seed=DEMO_SEED,
+        utc_offset_h=utc_offset_hours(site),
+    )
+    log.info("history: seeding %g days unless this data directory has them already", days)
+    report = await seed_history(
+        sessions=stores.sessions,
+        timeseries=stores.timeseries,
+        site=site,
+        source=source,
+        days=days,
+        now=utcnow(),
+    )
+    if report is not None:
+        print(
+            f"history: {report.days:g} days seeded in {report.seconds:.1f} s "
+            f"({report.episodes} closed orders, {report.points} readings)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+async def run_demo(
+    settings: Settings,
+    *,
+    site: Site,
+    stop: asyncio.Event,
+    history_days: float = 0,
+    street_life: Path | None = BUNDLED_LIFE,
+) -> None:
     """Run every part until ``stop`` is set, then shut down in reverse order.
 
-    The fleet stops after the gateway, so devices leaving at shutdown do not raise offline
-    orders; the broker stops last.
+    With the simulated fleet, ``street_life`` (a profile file; None for a calm street) makes
+    devices fail at its rates and simulated crews work those orders, and ``history_days`` of
+    history are seeded first (once per data directory). The fleet stops after the gateway, so
+    devices leaving at shutdown do not raise offline orders; the broker stops last.
     """
     token = demo_admin_token(settings)
     # A token the operator chose stays off the terminal (and out of its scrollback and logs).
@@ -87,10 +135,13 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             await stack.enter_async_context(EmbeddedBroker(host=mqtt.host, port=mqtt.port))
         stores = await stack.enter_async_context(open_stores(settings, migrate=True))
         simulated = 0
+        fleet: FleetSimulator | None = None
         if settings.simulate:
-            await stack.enter_async_context(
-                SimulatorThread(build_simulator(settings=settings, site=site))
-            )
+            if street_life is not None and history_days > 0:
+                await _seed(site, stores, street_life, history_days)
+            life = load_street_life(street_life) if street_life is not None else None
+            fleet = build_simulator(settings=settings, site=site, life=life)
+            await stack.enter_async_context(SimulatorThread(fleet))
             simulated = len(site.devices)
         # Entered before the gateway: the relay stops after it and delivers the last notifications.
         parts = await stack.enter_async_context(
@@ -100,6 +151,13 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             # Everything runs in this one process: the inbox is handled here too.
             await stack.enter_async_context(
                 InboxConsumer(sessions=stores.sessions, site=site, settings=settings)
+            )
+        if fleet is not None and street_life is not None:
+            plan = load_crew_plan(street_life)
+            await stack.enter_async_context(
+                SimulatedCrews(
+                    sessions=stores.sessions, site=site, fleet=fleet, plan=plan, seed=DEMO_SEED
+                )
             )
         sink = await stack.enter_async_context(
             alerts_intake(settings=settings, site=site, stores=stores)
@@ -133,5 +191,6 @@ async def run_demo(settings: Settings, *, site: Site, stop: asyncio.Event) -> No
             stop=stop,
             gateway=gateway,
             collectors=collectors,
+            fleet=fleet,
         )
     log.info("demo stopped")

@@ -27,6 +27,7 @@ from alerts.metrics.parts import (
 from alerts.notifications.relay import Relay
 from alerts.orders.held_pages import HeldPageDecider
 from api.app import create_app
+from api.simulation.control import FleetControl
 from core.mqtt import broker_address
 from core.settings import Settings
 from fm.listening import listen
@@ -232,10 +233,12 @@ async def serve_api(
     stop: asyncio.Event,
     gateway: Gateway | None = None,
     collectors: Sequence[Collector] = (),
+    fleet: FleetControl | None = None,
 ) -> None:
     """Serve the API and dashboard with uvicorn until ``stop`` is set.
 
-    ``collectors`` add the parts running in this process (``fm demo``) to the API's /metrics.
+    ``collectors`` add the parts running in this process (``fm demo``) to the API's /metrics;
+    ``fleet`` is ``fm demo``'s simulated fleet, for fault injection over HTTP.
     """
     app = create_app(
         settings,
@@ -244,6 +247,7 @@ async def serve_api(
         timeseries=stores.timeseries,
         readiness=[GatewayProbe(gateway) if gateway is not None else BrokerProbe(settings)],
         collectors=[ProcessCollector(registry=None), *collectors],
+        fleet=fleet,
     )
     sock = listen(settings.http_host, settings.http_port, port_setting="FM_HTTP_PORT")
     config = uvicorn.Config(app, log_level="warning", lifespan="on")

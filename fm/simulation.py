@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from core.clock import utcnow
 from core.mqtt import broker_address
 from core.settings import Settings
@@ -20,8 +22,19 @@ from sensors.behaviour import SimulatedDevice
 from sensors.faults import check_injectable, load_scenario
 from sensors.profiles import PROFILES, effective_params
 from sensors.simulator import FleetSimulator
+from sensors.street_life import FaultGenerator, StreetLife
 
 log = logging.getLogger(__name__)
+
+#: Seconds to wait for the running demo to answer a fault command.
+REMOTE_TIMEOUT_S = 10.0
+#: Where the demo keeps the admin token it generated (``fm.demo.TOKEN_FILE``).
+TOKEN_FILE = "admin-token"
+
+
+class RemoteFleetError(Exception):
+    """The running demo could not be reached or refused the command; says why."""
+
 
 #: Simulation seed used by `fm demo` (any fixed value: the demo should look the same each run).
 DEMO_SEED = 1
@@ -51,11 +64,17 @@ def build_simulator(
     limit: int | None = None,
     seed: int = DEMO_SEED,
     scenario: Path | None = None,
+    life: StreetLife | None = None,
 ) -> FleetSimulator:
-    """A fleet simulator for the site against the configured (or embedded) broker."""
+    """A fleet simulator for the site against the configured (or embedded) broker.
+
+    With ``life`` the fleet develops faults by itself at that profile's rates (``fm demo``).
+    """
     mqtt = broker_address(settings)
+    fleet = simulated_fleet(site, limit=limit)
+    offset_h = utc_offset_hours(site)
     return FleetSimulator(
-        simulated_fleet(site, limit=limit),
+        fleet,
         host=mqtt.host,
         port=mqtt.port,
         username=mqtt.username,
@@ -63,8 +82,13 @@ def build_simulator(
         prefix=settings.mqtt_prefix,
         interval_s=settings.simulate_interval_s,
         seed=seed,
-        utc_offset_h=utc_offset_hours(site),
+        utc_offset_h=offset_h,
         scenario=load_scenario(scenario) if scenario is not None else None,
+        life=(
+            FaultGenerator(fleet, life, seed=seed, utc_offset_h=offset_h)
+            if life is not None
+            else None
+        ),
     )
 
 
@@ -132,3 +156,44 @@ async def run_simulation(
         simulator.inject(device_id, code)
         log.info("injected %s into %s", code, device_id)
     await simulator.run(stop)
+
+
+def demo_url(settings: Settings) -> str:
+    """The base URL of the demo's API on this machine."""
+    host = "127.0.0.1" if settings.http_host in {"0.0.0.0", "::"} else settings.http_host
+    return f"http://{host}:{settings.http_port}"
+
+
+def _admin_token(settings: Settings) -> str:
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value()
+    path = settings.data_dir / TOKEN_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise RemoteFleetError(
+            f"no admin token: set FM_ADMIN_TOKEN or run where the demo wrote {path}"
+        ) from exc
+
+
+def send_fault(
+    settings: Settings, *, device_id: str, code: str | None, action: str, url: str | None = None
+) -> dict[str, object]:
+    """`fm simulate inject|recover`: the running demo's fleet does it (its answer, or raise)."""
+    base = url or demo_url(settings)
+    body = {"device_id": device_id, "code": code, "action": action}
+    headers = {"Authorization": f"Bearer {_admin_token(settings)}"}
+    try:
+        response = httpx.post(
+            f"{base}/api/v1/simulation/faults", json=body, headers=headers, timeout=REMOTE_TIMEOUT_S
+        )
+    except httpx.HTTPError as exc:
+        raise RemoteFleetError(f"no demo answers at {base}: {exc}") from exc
+    if response.status_code != httpx.codes.ACCEPTED:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise RemoteFleetError(f"{base} answered {response.status_code}: {detail}")
+    answer: dict[str, object] = response.json()
+    return answer

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import math
 import signal
 import threading
 import time
@@ -29,8 +30,10 @@ from sensors.faults import (
     ScenarioStep,
     check_injectable,
     faulty_reading,
+    injectable_codes,
     load_scenario,
 )
+from sensors.street_life import FaultGenerator
 
 __all__ = [
     "DeviceFeed",
@@ -116,6 +119,7 @@ class FleetSimulator:
         qos: int = 0,
         utc_offset_h: float = 0.0,
         scenario: Scenario | None = None,
+        life: FaultGenerator | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if interval_s <= 0:
@@ -126,6 +130,7 @@ class FleetSimulator:
         if scenario is not None:
             scenario.validate_for({d.id: d for d in devices})
         self._scenario = scenario
+        self._life = life
         self._clients = {
             d.id: DeviceClient(
                 d.id,
@@ -159,6 +164,16 @@ class FleetSimulator:
         """The faults currently injected into a device."""
         return tuple(self._feeds[self._known(device_id)].faults)
 
+    def injectable(self, device_id: str) -> frozenset[str] | None:
+        """The codes a device of the fleet can be given; None for a device not in the fleet."""
+        feed = self._feeds.get(device_id)
+        return None if feed is None else injectable_codes(feed.device.type)
+
+    @property
+    def life_faults(self) -> frozenset[tuple[str, str]]:
+        """(device, code) of the faults street life started that have not ended yet."""
+        return self._life.active if self._life is not None else frozenset()
+
     # -- fault injection ---------------------------------------------------------------------
 
     def inject(self, device_id: str, code: str, *, report: bool = False) -> None:
@@ -171,6 +186,9 @@ class FleetSimulator:
         """Return a device to normal (one fault, or all when ``code`` is None)."""
         feed = self._feeds[self._known(device_id)]
         gone = feed.recover(code)
+        if self._life is not None and not self._running:
+            for ended in gone:  # no loop to hand it to: nothing else touches street life now
+                self._life.forget(device_id, ended)
         self._on_loop(self._apply_recover, device_id, gone, report)
 
     def _known(self, device_id: str) -> str:
@@ -204,6 +222,8 @@ class FleetSimulator:
     def _apply_recover(self, device_id: str, codes: list[str], report: bool) -> None:
         client = self._clients[device_id]
         for code in codes:
+            if self._life is not None:
+                self._life.forget(device_id, code)  # on the loop, like every change of it
             if code == OFFLINE:
                 client.restart()
             elif (
@@ -221,6 +241,21 @@ class FleetSimulator:
             self.inject(step.device_id, step.code, report=step.report)
         else:
             self.recover(step.device_id, step.code, report=step.report)
+
+    def _live(self, tick_s: float) -> None:
+        """Street life: start the faults of the tick just past, end those whose time has come."""
+        if self._life is None:
+            return
+        now = self._clock()
+        for onset in self._life.step(
+            now - tick_s, tick_s, busy=lambda device_id, code: code in self.faults(device_id)
+        ):
+            log.info("street life: %s develops %s", onset.device_id, onset.code)
+            self._feeds[onset.device_id].inject(onset.code)
+            self._apply_inject(onset.device_id, onset.code, False)
+        for device_id, code in self._life.due(now):
+            log.info("street life: %s recovers from %s", device_id, code)
+            self._apply_recover(device_id, self._feeds[device_id].recover(code), False)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -260,9 +295,14 @@ class FleetSimulator:
         heapq.heapify(schedule)
         steps = list(self._scenario.steps) if self._scenario else []
         stopped = asyncio.ensure_future(stop.wait())
+        tick_s = self._life.life.tick_s if self._life is not None else math.inf
+        next_tick = start + tick_s
         try:
             while not stop.is_set():
                 now = loop.time()
+                if next_tick <= now:
+                    self._guarded(self._live, tick_s)
+                    next_tick += tick_s
                 while steps and start + steps[0].at_s <= now:
                     self._guarded(self._play, steps.pop(0))
                 while schedule and schedule[0][0] <= now:
@@ -270,6 +310,7 @@ class FleetSimulator:
                     self._guarded(self._publish, device_id)
                     heapq.heappush(schedule, (due + self.interval_s, index, device_id))
                 wake = min(
+                    next_tick,
                     schedule[0][0] if schedule else now + self.interval_s,
                     start + steps[0].at_s if steps else now + self.interval_s,
                 )

@@ -1,0 +1,1 @@
+"""Fault injection into the running demo's own simulated fleet."""
