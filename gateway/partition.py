@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from governance.model import Site
+from sensors.contract import device_subscriptions
 
 _SPEC = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)$")
 #: Topic filters per SUBSCRIBE packet: a city of devices is subscribed in a few packets, none huge.
@@ -62,6 +63,15 @@ class Partition:
     def suffix(self) -> str:
         """A client-id suffix naming the partition (``-p2of4``), empty for 1/1."""
         return "" if self.whole else f"-p{self.index}of{self.count}"
+
+
+def subscription_chunks(site: Site, partition: Partition, prefix: str) -> list[list[str]]:
+    """The topic filters a gateway subscribes to, one list per SUBSCRIBE packet: every
+    device's channels by wildcard, or for a partition only its own devices (``site`` is the
+    partition's site)."""
+    if partition.whole:
+        return [list(device_subscriptions(prefix))]
+    return list(device_topic_filters(site, prefix))
 
 
 def device_topic_filters(site: Site, prefix: str) -> Iterator[list[str]]:

@@ -28,12 +28,13 @@ from core.events import DeviceEvent, EventSink
 from core.mqtt import broker_address
 from core.settings import Settings
 from gateway.acks import BrokerAcks, Receipt
+from gateway.connection import as_bytes, persistent_client
 from gateway.decode import Decoder, DeviceReport, Reading, Rejection, StatusReport
 from gateway.errors import StateStoreError
 from gateway.liveness import Liveness
 from gateway.logsafe import printable
 from gateway.ordering import ReorderBuffer, SequenceRule
-from gateway.partition import Partition, device_topic_filters
+from gateway.partition import Partition, subscription_chunks
 from gateway.rejections import record_drops, record_rejection
 from gateway.rules import RuleEngine
 from gateway.spool import PointSpool
@@ -41,7 +42,6 @@ from gateway.state import Checkpointer, StateStore
 from gateway.stats import GatewayStats
 from gateway.writer import TelemetryWriter
 from governance.model import Site
-from sensors.contract import device_subscriptions
 from storage.tsdb.port import TimeSeriesStore
 
 log = logging.getLogger(__name__)
@@ -216,26 +216,12 @@ class Gateway:
     async def _ingest(self) -> None:
         settings = self._settings
         backoff = Backoff(initial_s=settings.reconnect_initial_s, max_s=settings.reconnect_max_s)
-        subscriptions = [
-            [(topic, SUBSCRIBE_QOS) for topic in chunk] for chunk in self._topic_filters()
-        ]
+        chunks = subscription_chunks(self._site, self._partition, settings.mqtt_prefix)
+        subscriptions = [[(topic, SUBSCRIBE_QOS) for topic in chunk] for chunk in chunks]
         broker = self._broker
         while True:
             try:
-                # A persistent session (fixed id, clean_session False): the broker keeps QoS 1
-                # messages for us while we reconnect.
-                client = aiomqtt.Client(
-                    broker.host,
-                    broker.port,
-                    username=broker.username,
-                    password=broker.password,
-                    identifier=settings.mqtt_client_id,
-                    clean_session=False,
-                )
-                # Before connecting: messages the broker kept for us arrive right after CONNACK,
-                # and each is acknowledged only once its points and events are durable.
-                paho = client._client
-                paho.manual_ack_set(True)
+                client, paho = persistent_client(broker, settings.mqtt_client_id)
                 async with client:
                     self._acks.connected(paho)
                     for chunk in subscriptions:
@@ -245,7 +231,7 @@ class Gateway:
                     async for message in client.messages:
                         payload = message.payload
                         if type(payload) is not bytes:
-                            payload = _as_bytes(payload)
+                            payload = as_bytes(payload)
                         receipt = (
                             self._acks.receipt(message.mid, message.qos) if message.qos else None
                         )
@@ -272,13 +258,6 @@ class Gateway:
                 self._connected = False
                 self._subscribed.clear()
             await asyncio.sleep(delay)
-
-    def _topic_filters(self) -> list[list[str]]:
-        """Every device's channels, or only this partition's devices, one SUBSCRIBE each list."""
-        prefix = self._settings.mqtt_prefix
-        if self._partition.whole:
-            return [list(device_subscriptions(prefix))]
-        return list(device_topic_filters(self._site, prefix))
 
     def _on_subscribed(self) -> None:
         if self.stats.connects:
@@ -409,12 +388,3 @@ class Gateway:
             except Exception:
                 self.stats.checkpoint_errors += 1
                 log.exception("gateway state checkpoint failed")
-
-
-def _as_bytes(payload: object) -> bytes:
-    """aiomqtt types payloads loosely; paho always delivers bytes, but be exact anyway."""
-    if isinstance(payload, bytes | bytearray | memoryview):
-        return bytes(payload)
-    if payload is None:
-        return b""
-    return str(payload).encode()
