@@ -30,7 +30,7 @@ class Labels:
     resolve_by: str  # {deadline}: resolve before it
     assignee: str  # "who is on it"
     unassigned: str  # nobody yet
-    order: str  # {order_id} {severity} {tier} {status}: the order's line
+    order: str  # {reference} {severity} {tier} {status}: the order's line
     team: str  # "team"
     reason: str  # a person's note, or why it escalated / was handed back
     from_tier: str  # {tier}: where it came from (escalated, handed back)

@@ -147,9 +147,11 @@ class Wording:
         self, payload: Mapping[str, Any], words: Catalogue, found: Particulars, esc: Escape
     ) -> list[str]:
         labels, sep = words.labels, words.labels.separator
+        reference = f"#{payload.get('order_id')}"
         lines = [
             labels.order.format(
-                order_id=payload.get("order_id"),
+                # Bold in markdown, where readers (and robots' users) look for the number first.
+                reference=reference if esc is _plain else f"**{reference}**",
                 severity=words.word(words.severities, payload.get("severity")),
                 tier=words.word(words.tiers, payload.get("tier")),
                 status=words.word(words.statuses, payload.get("status")),
