@@ -10,7 +10,7 @@ behind. The relay (``alerts.notifications.relay``) delivers them after the commi
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypedDict, cast
@@ -20,10 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notifications.destinations import Destination, destinations
 from alerts.orders.bulk import insert_many_skipping_conflicts
-from alerts.orders.changes import OrderChange
+from alerts.orders.changes import CONTEXT_FIELDS, OrderChange
 from alerts.orders.fields import ORDER_FIELDS
 from governance.model import Site
-from storage.relational.models import WorkOrder
 from storage.relational.outbox_models import (
     Channel,
     NotificationEndpoint,
@@ -33,11 +32,6 @@ from storage.relational.outbox_models import (
 
 #: Version of the notification JSON; bump when a field changes meaning (new fields are free).
 PAYLOAD_SCHEMA = 1
-
-#: Columns of the order the payload carries for the words people read (``wording``), beyond
-#: its public fields: where it is, what was measured, and by when it must be acknowledged or
-#: resolved (RFC 3339 UTC, null when that clock is not running).
-CONTEXT_FIELDS = ("scope", "building_id", "community_id", "detail", "ack_due_at", "resolve_due_at")
 
 
 class OutboxRow(TypedDict):
@@ -67,39 +61,11 @@ async def record_changes(
     if not changes:
         return 0  # the hot path of a deduplicated event: no query at all
     endpoints = await enabled_endpoints(session)
-    contexts = await order_contexts(session, {change.order_id for change in changes})
     rows: list[OutboxRow] = []
     for change in changes:
         targets = destinations(change, site=site, endpoints=endpoints)
-        rows.extend(outbox_rows(change, targets, now=now, context=contexts.get(change.order_id)))
+        rows.extend(outbox_rows(change, targets, now=now))
     return await insert_rows(session, rows)
-
-
-async def order_contexts(
-    session: AsyncSession, order_ids: Collection[int]
-) -> dict[int, dict[str, Any]]:
-    """What people need beyond the order's public fields, by order id, as of this transaction.
-
-    Where the order is (``scope``, building, community), what was measured (``detail``) and its
-    deadlines: the words of the notification are rendered from these at delivery.
-    """
-    query = select(WorkOrder.id, *(getattr(WorkOrder, name) for name in CONTEXT_FIELDS)).where(
-        WorkOrder.id.in_(order_ids)
-    )
-    return {
-        row[0]: {
-            name: _json_value(value) for name, value in zip(CONTEXT_FIELDS, row[1:], strict=True)
-        }
-        for row in await session.execute(query)
-    }
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, StrEnum):
-        return value.value
-    return value
 
 
 def idempotency_key(change: OrderChange, destination: Destination) -> str:
@@ -113,11 +79,8 @@ def idempotency_key(change: OrderChange, destination: Destination) -> str:
     return f"{change.order_id}:{change.version}:{kind}:{destination.name}"
 
 
-def notification(
-    change: OrderChange, *, key: str, context: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def notification(change: OrderChange, *, key: str) -> dict[str, Any]:
     """The JSON work-order notification every channel carries (``id`` is the idempotency key)."""
-    context = context or {}
     return {
         "id": key,
         "schema": PAYLOAD_SCHEMA,
@@ -127,16 +90,20 @@ def notification(
         "department_id": change.department_id,
         "from_tier": change.from_tier,
         "reason": change.reason,
-        **{name: context.get(name) for name in CONTEXT_FIELDS},
+        **{name: _json_value(getattr(change, name)) for name in CONTEXT_FIELDS},
     }
 
 
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
 def outbox_rows(
-    change: OrderChange,
-    targets: Sequence[Destination],
-    *,
-    now: datetime,
-    context: Mapping[str, Any] | None = None,
+    change: OrderChange, targets: Sequence[Destination], *, now: datetime
 ) -> list[OutboxRow]:
     """Insertable outbox values for ``change`` going to ``targets``."""
     rows: list[OutboxRow] = []
@@ -152,9 +119,7 @@ def outbox_rows(
                 endpoint_id=destination.endpoint_id,
                 order_id=change.order_id,
                 event=change.kind.value,
-                payload=json.dumps(
-                    notification(change, key=key, context=context), separators=(",", ":")
-                ),
+                payload=json.dumps(notification(change, key=key), separators=(",", ":")),
                 state=(OutboxState.DELIVERED if streamed else OutboxState.PENDING).value,
                 created_at=now,
                 next_attempt_at=now,

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.notifications.outbox import CONTEXT_FIELDS
 from alerts.notifications.relay import Relay
+from alerts.orders.changes import CONTEXT_FIELDS
 from alerts.orders.fields import ORDER_FIELDS
 from alerts.orders.raising import handle_event
 from core.events import DeviceEvent, EventSource

@@ -77,16 +77,13 @@ def order_payload(
         "grid_id": "g1",
         "assignee": "mem-1",
         "occurrences": 1,
-        **order_fields,
-    }
-    order = WorkOrder(**values)
-    change = OrderChange.of(order, kind=kind, at=T0, reason=reason)
-    context = {
         "scope": scope,
         "building_id": "b-red",
         "community_id": "c1",
         "detail": detail,
-        "ack_due_at": ACK_DUE.isoformat() if ack_due else None,
-        "resolve_due_at": RESOLVE_DUE.isoformat(),
+        "ack_due_at": ACK_DUE if ack_due else None,
+        "resolve_due_at": RESOLVE_DUE,
+        **order_fields,
     }
-    return notification(change, key=f"12:3:{kind.value}:mqtt", context=context)
+    change = OrderChange.of(WorkOrder(**values), kind=kind, at=T0, reason=reason)
+    return notification(change, key=f"12:3:{kind.value}:mqtt")
