@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     gateway_partition: str = Field(default="1/1", pattern=r"^[1-9][0-9]{0,5}/[1-9][0-9]{0,5}$")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    # Where people open the web interface: links in notifications (the crew view) start here.
+    public_url: str | None = None
     data_dir: Path = Path("./var")
     database_url: str | None = None
     tsdb_url: str | None = None
@@ -103,6 +105,19 @@ class Settings(BaseSettings):
             raise ValueError(f"FM_MQTT_URL has a bad port: {exc}") from exc
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("FM_PUBLIC_URL must look like https://fm.example.org[/path]")
+        if parts.query or parts.fragment or any(c in value for c in "()<> "):
+            # It becomes the start of markdown links in robot messages: keep it plain.
+            raise ValueError("FM_PUBLIC_URL must have no query, fragment, spaces, () or <>")
+        return value.rstrip("/")
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -148,6 +163,13 @@ class Settings(BaseSettings):
         if self.tsdb_url:
             return self.tsdb_url
         return f"sqlite:///{(self.data_dir / 'telemetry.sqlite3').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """The web interface's address for people: FM_PUBLIC_URL or this machine's API port."""
+        if self.public_url:
+            return self.public_url
+        return f"http://localhost:{self.http_port}"
 
     # Notifications: outbox relay and live stream (alerts/notifications/relay.py, api/stream).
     outbox_poll_interval_s: PositiveSeconds = 0.2

@@ -164,6 +164,7 @@ class Street:
     name: str
     city: str = ""
     timezone: str = "UTC"  # IANA name; local time drives day/night behaviour and reports
+    language: str = "zh"  # default language of notifications: "zh" (Simplified Chinese) or "en"
     grouping: GroupingOverrides = GroupingOverrides()
 
 

@@ -77,6 +77,7 @@ class StreetSpec(Spec):
     name: Name
     city: str = ""
     timezone: str = "UTC"
+    language: Literal["zh", "en"] = "zh"  # notifications' default; endpoints may choose another
     grouping: GroupingSpec = GroupingSpec()
 
     @field_validator("timezone")
@@ -257,6 +258,7 @@ def build_site(specs: SiteSpecs) -> Site:
             name=specs.street.name,
             city=specs.street.city,
             timezone=specs.street.timezone,
+            language=specs.street.language,
             grouping=GroupingOverrides(**specs.street.grouping.model_dump()),
         ),
         communities=_frozen({c.id: Community(id=c.id, name=c.name) for c in specs.communities}),
@@ -372,6 +374,8 @@ def site_document(site: Site) -> dict[str, Any]:
         street["city"] = site.street.city
     if site.street.timezone != "UTC":
         street["timezone"] = site.street.timezone
+    if site.street.language != StreetSpec.model_fields["language"].default:
+        street["language"] = site.street.language
     grouping = {k: v for k, v in asdict(site.street.grouping).items() if v is not None}
     if grouping != {"enabled": True}:
         street["grouping"] = grouping

@@ -42,6 +42,7 @@ class Target:
     url: str
     secret: str | None
     enabled: bool
+    language: str | None = None  # None: the site file's default language
 
 
 def _due(now: datetime, limit: int) -> Select[int]:
@@ -92,7 +93,9 @@ async def targets_of(session: AsyncSession, claimed: Sequence[Claimed]) -> dict[
         return {}
     query = select(NotificationEndpoint).where(NotificationEndpoint.id.in_(ids))
     return {
-        e.id: Target(kind=e.kind, url=e.url, secret=e.secret, enabled=e.enabled)
+        e.id: Target(
+            kind=e.kind, url=e.url, secret=e.secret, enabled=e.enabled, language=e.language
+        )
         for e in await session.scalars(query)
     }
 

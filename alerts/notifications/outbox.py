@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypedDict, cast
 
 from sqlalchemy import Table, select
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notifications.destinations import Destination, destinations
 from alerts.orders.bulk import insert_many_skipping_conflicts
-from alerts.orders.changes import OrderChange
+from alerts.orders.changes import CONTEXT_FIELDS, OrderChange
 from alerts.orders.fields import ORDER_FIELDS
 from governance.model import Site
 from storage.relational.outbox_models import (
@@ -29,7 +30,7 @@ from storage.relational.outbox_models import (
     OutboxState,
 )
 
-#: Version of the notification JSON; bump when a field changes meaning.
+#: Version of the notification JSON; bump when a field changes meaning (new fields are free).
 PAYLOAD_SCHEMA = 1
 
 
@@ -89,7 +90,16 @@ def notification(change: OrderChange, *, key: str) -> dict[str, Any]:
         "department_id": change.department_id,
         "from_tier": change.from_tier,
         "reason": change.reason,
+        **{name: _json_value(getattr(change, name)) for name in CONTEXT_FIELDS},
     }
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
 
 
 def outbox_rows(

@@ -28,7 +28,7 @@ from alerts.notifications.channels.dingtalk import DINGTALK_MAX_MARKDOWN_BYTES
 from alerts.notifications.channels.text import RobotMessage, digest_message, robot_message
 from alerts.notifications.channels.wecom import WECOM_MAX_MARKDOWN_BYTES
 from alerts.notifications.leases import Claimed, Target
-from governance.model import Site
+from alerts.notifications.wording.compose import Wording
 from storage.relational.outbox_models import EndpointKind
 
 #: Seconds on a monotonic clock (``time.monotonic`` in production, a test clock in tests).
@@ -178,15 +178,16 @@ def plan(
     return Plan(deliveries, held_back)
 
 
-def fold(target: Target, rows: Sequence[Claimed], site: Site | None) -> list[tuple[Claimed, ...]]:
+def fold(target: Target, rows: Sequence[Claimed], wording: Wording) -> list[tuple[Claimed, ...]]:
     """Consecutive rows in chunks whose digest fits in one message of the target's kind."""
     limit = MAX_MARKDOWN_BYTES[EndpointKind(target.kind)]
+    language = wording.language(target.language)
     chunks: list[tuple[Claimed, ...]] = []
     chunk: list[Claimed] = []
     payloads: list[dict[str, Any]] = []
     for row in rows:
         payload = json.loads(row.payload)
-        longer = digest_message([*payloads, payload], site).text
+        longer = digest_message([*payloads, payload], wording, language).text
         if chunk and len(longer.encode("utf-8")) > limit:
             chunks.append(tuple(chunk))
             chunk, payloads = [], []
@@ -197,12 +198,13 @@ def fold(target: Target, rows: Sequence[Claimed], site: Site | None) -> list[tup
     return chunks
 
 
-def message_of(delivery: Delivery, site: Site | None) -> RobotMessage:
-    """The robot message for a delivery: the notification itself, or the digest of its rows."""
+def message_of(delivery: Delivery, wording: Wording) -> RobotMessage:
+    """The robot message of a delivery in its endpoint's language: one row, or their digest."""
     payloads = [json.loads(row.payload) for row in delivery.rows]
+    language = wording.language(delivery.target.language if delivery.target else None)
     if delivery.is_digest:
-        return digest_message(payloads, site)
-    return robot_message(payloads[0], site)
+        return digest_message(payloads, wording, language)
+    return robot_message(payloads[0], wording, language)
 
 
 def _is_paced(target: Target) -> bool:

@@ -17,6 +17,7 @@ a robot's "too fast" answer backs off that endpoint only, never counting as a fa
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import time
@@ -53,13 +54,14 @@ from alerts.notifications.pacing import (
     message_of,
     plan,
 )
+from alerts.notifications.wording.compose import Wording
 from core.backoff import retry_delay
 from core.clock import Clock, utcnow
 from core.mqtt import BrokerAddress, broker_address
 from core.settings import Settings
 from governance.model import Site
 from sensors.contract import team_workorders_topic
-from storage.relational.outbox_models import Channel, EndpointKind
+from storage.relational.outbox_models import Channel, EndpointKind, Language
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,8 @@ class Relay(LoopOwner):
         self._sessions = sessions
         self._settings = settings
         self._clock = clock
-        self._site = site  # names and addresses for the robots' messages, when known
+        # Names and addresses for the words of every message, when the site is known.
+        self._wording = Wording(site=site, public_url=settings.effective_public_url)
         self._limiter = EndpointLimiter(
             max_per_window=settings.robot_max_per_window,
             window_s=settings.robot_window_s,
@@ -170,7 +173,7 @@ class Relay(LoopOwner):
                         claimed,
                         targets,
                         self._limiter,
-                        fold=lambda target, rows: fold(target, rows, self._site),
+                        fold=lambda target, rows: fold(target, rows, self._wording),
                         in_flight_s=settings.outbox_http_timeout_s,
                     )
                     for delivery in work.deliveries:
@@ -276,7 +279,8 @@ class Relay(LoopOwner):
             if row.team_id is None:
                 raise DeliveryError("MQTT row without a team", permanent=True)
             topic = team_workorders_topic(row.team_id, self._settings.mqtt_prefix)
-            await self._mqtt.publish(topic, row.payload.encode("utf-8"), timeout_s=timeout_s)
+            body = self._in_words(row.payload, self._wording.default_language)
+            await self._mqtt.publish(topic, body, timeout_s=timeout_s)
             return
         if target is None:
             raise DeliveryError("the endpoint was deleted", permanent=True)
@@ -290,11 +294,11 @@ class Relay(LoopOwner):
                 url=target.url,
                 secret=target.secret,
                 key=row.key,
-                body=row.payload.encode("utf-8"),
+                body=self._in_words(row.payload, self._wording.language(target.language)),
                 timestamp=int(now.timestamp()),
             )
         elif target.kind == EndpointKind.WECOM:
-            message = message_of(delivery, self._site)
+            message = message_of(delivery, self._wording)
             await send_wecom(self._http, url=target.url, key=delivery.key, message=message)
         elif target.kind == EndpointKind.DINGTALK:
             await send_dingtalk(
@@ -302,11 +306,16 @@ class Relay(LoopOwner):
                 url=target.url,
                 secret=target.secret,
                 key=delivery.key,
-                message=message_of(delivery, self._site),
+                message=message_of(delivery, self._wording),
                 timestamp_ms=int(now.timestamp() * 1000),
             )
         else:
             raise DeliveryError(f"unknown endpoint kind {target.kind!r}", permanent=True)
+
+    def _in_words(self, payload: str, language: Language) -> bytes:
+        """The stored JSON plus its words in ``language`` (title, text, names, link)."""
+        enriched = self._wording.enriched(json.loads(payload), language)
+        return json.dumps(enriched, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     async def _settle(self, delivery: Delivery, token: str, error: DeliveryError | None) -> None:
         """Mark every row of the delivery in one transaction: delivered, retried or dead."""

@@ -37,6 +37,11 @@ class ChangeKind(StrEnum):
     REASSIGNED = "reassigned"  # another team member answers for it now (see assignee)
 
 
+#: Columns of the order a change also snapshots for the words of its notifications
+#: (``alerts.notifications.wording``): where it is, what was measured and its running deadlines.
+CONTEXT_FIELDS = ("scope", "building_id", "community_id", "detail", "ack_due_at", "resolve_due_at")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderChange(OrderFacts):
     """A snapshot of an order right after a change, with what the change was."""
@@ -46,6 +51,13 @@ class OrderChange(OrderFacts):
     department_id: str | None = None  # DISPATCHED / REMINDED / DEPARTMENT_ACKNOWLEDGED
     from_tier: str | None = None  # ESCALATED / HANDED_BACK: the tier the order left
     reason: str = ""  # ESCALATED: which deadline was missed; HANDED_BACK: why
+    # The order's CONTEXT_FIELDS right after the change:
+    scope: str = "device"
+    building_id: str | None = None
+    community_id: str | None = None
+    detail: str = ""
+    ack_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
 
     @property
     def pages(self) -> bool:
@@ -71,4 +83,5 @@ class OrderChange(OrderFacts):
             department_id=department_id,
             from_tier=from_tier,
             reason=reason,
+            **{name: getattr(order, name) for name in CONTEXT_FIELDS},
         )

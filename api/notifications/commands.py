@@ -37,6 +37,7 @@ async def add_endpoint(
         scope_kind=body.scope_kind.value,
         scope_id=body.scope_id,
         enabled=body.enabled,
+        language=body.language,
         created_at=now,
     )
     session.add(endpoint)

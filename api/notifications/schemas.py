@@ -7,7 +7,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas import ApiModel, IdField, UtcTimestamp
-from storage.relational.outbox_models import EndpointKind, NotificationEndpoint, ScopeKind
+from storage.relational.outbox_models import (
+    EndpointKind,
+    Language,
+    NotificationEndpoint,
+    ScopeKind,
+)
 
 MASK = "***"
 #: Longest endpoint URL accepted (what browsers and proxies reliably carry).
@@ -30,6 +35,8 @@ class EndpointIn(BaseModel):
     scope_kind: ScopeKind
     scope_id: IdField
     enabled: bool = True
+    # The language of its messages; unset: the site file's ``street.language``.
+    language: Language | None = None
 
     @field_validator("url")
     @classmethod
@@ -59,6 +66,7 @@ class EndpointOut(ApiModel):
     scope_kind: str
     scope_id: str
     enabled: bool
+    language: str | None  # None: it speaks the site file's default language
     created_at: UtcTimestamp
 
     @classmethod
@@ -72,6 +80,7 @@ class EndpointOut(ApiModel):
             scope_kind=endpoint.scope_kind,
             scope_id=endpoint.scope_id,
             enabled=endpoint.enabled,
+            language=endpoint.language,
             created_at=endpoint.created_at,
         )
 

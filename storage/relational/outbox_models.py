@@ -39,6 +39,13 @@ class Channel(StrEnum):
     SSE = "sse"
 
 
+class Language(StrEnum):
+    """The language people read an endpoint's notifications in."""
+
+    ZH = "zh"  # Simplified Chinese, what the street's people work in
+    EN = "en"
+
+
 class OutboxState(StrEnum):
     """Delivery state of one outbox row."""
 
@@ -60,6 +67,8 @@ class NotificationEndpoint(Base):
     scope_kind: Mapped[ScopeKind] = mapped_column(EnumString(ScopeKind, 16))
     scope_id: Mapped[str] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # NULL: the site file's default (``street.language``), so changing that changes these too.
+    language: Mapped[Language | None] = mapped_column(EnumString(Language, 8))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_notification_endpoints_scope", "scope_kind", "scope_id"),)

@@ -89,6 +89,7 @@ async def add_endpoint(
     scope_kind: str = "team",
     scope_id: str = "t1",
     enabled: bool = True,
+    language: str | None = None,
 ) -> int:
     """Insert an endpoint; its id."""
     endpoint = NotificationEndpoint(
@@ -98,6 +99,7 @@ async def add_endpoint(
         scope_kind=scope_kind,
         scope_id=scope_id,
         enabled=enabled,
+        language=language,
         created_at=utcnow(),
     )
     async with sessions.begin() as session:

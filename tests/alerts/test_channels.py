@@ -17,6 +17,8 @@ from alerts.notifications.channels.dingtalk import send_dingtalk
 from alerts.notifications.channels.text import robot_message
 from alerts.notifications.channels.webhook import send_webhook
 from alerts.notifications.channels.wecom import send_wecom
+from alerts.notifications.wording.compose import Wording
+from storage.relational.outbox_models import Language
 from tests.alerts.receiver import HttpReceiver
 
 PAYLOAD: dict[str, Any] = {
@@ -34,6 +36,9 @@ PAYLOAD: dict[str, Any] = {
     "assignee": "lead-1",
     "at": "2025-03-01T08:00:00+00:00",
 }
+
+#: No site at hand: the words fall back to the payload's ids.
+WORDING = Wording(site=None, public_url="https://fm.example.org")
 
 
 @pytest.fixture
@@ -69,13 +74,16 @@ async def test_webhook_non_2xx_is_a_failure(
 
 async def test_wecom_markdown_shape(receiver: HttpReceiver, client: httpx.AsyncClient) -> None:
     url = receiver.url("/cgi-bin/webhook/send?key=robot-key")
-    await send_wecom(client, url=url, key=PAYLOAD["id"], message=robot_message(PAYLOAD))
+    await send_wecom(
+        client, url=url, key=PAYLOAD["id"], message=robot_message(PAYLOAD, WORDING, Language.EN)
+    )
     [request] = receiver.requests
     assert request.query == {"key": "robot-key"}
     body = request.json()
     assert body["msgtype"] == "markdown" and set(body) == {"msgtype", "markdown"}
     content = body["markdown"]["content"]
-    assert "smoke" in content and "#7" in content and "shed-3" in content and "lead-1" in content
+    assert "smoke alarm" in content and "#7" in content and "shed-3" in content
+    assert "lead-1" in content and "(https://fm.example.org/#/crew?order=7)" in content
     assert request.headers["idempotency-key"] == PAYLOAD["id"]
 
 
@@ -92,14 +100,19 @@ async def test_robot_failures(
 ) -> None:
     receiver.answer(answer, answer)
     with pytest.raises(DeliveryError):
-        await send_wecom(client, url=receiver.url(), key="k", message=robot_message(PAYLOAD))
+        await send_wecom(
+            client,
+            url=receiver.url(),
+            key="k",
+            message=robot_message(PAYLOAD, WORDING, Language.EN),
+        )
     with pytest.raises(DeliveryError):
         await send_dingtalk(
             client,
             url=receiver.url(),
             secret=None,
             key="k",
-            message=robot_message(PAYLOAD),
+            message=robot_message(PAYLOAD, WORDING, Language.EN),
             timestamp_ms=1,
         )
 
@@ -115,7 +128,7 @@ async def test_dingtalk_signed_markdown_keeps_the_access_token(
         url=url,
         secret=secret,
         key="k",
-        message=robot_message(PAYLOAD),
+        message=robot_message(PAYLOAD, WORDING, Language.EN),
         timestamp_ms=timestamp_ms,
     )
     [request] = receiver.requests
@@ -130,8 +143,8 @@ async def test_dingtalk_signed_markdown_keeps_the_access_token(
     assert f"sign={quote_plus(expected)}" in request.target
     body = request.json()
     assert body["msgtype"] == "markdown"
-    assert body["markdown"]["title"] == "New work order: smoke at shed-3"
-    assert body["markdown"]["text"].startswith("### New work order: smoke at shed-3")
+    assert body["markdown"]["title"] == "New work order: smoke alarm at shed-3"
+    assert body["markdown"]["text"].startswith("### New work order: smoke alarm at shed-3")
 
 
 async def test_dingtalk_without_secret_is_unsigned(
@@ -142,7 +155,7 @@ async def test_dingtalk_without_secret_is_unsigned(
         url=receiver.url("/robot/send?access_token=tok"),
         secret=None,
         key="k",
-        message=robot_message(PAYLOAD),
+        message=robot_message(PAYLOAD, WORDING, Language.EN),
         timestamp_ms=1,
     )
     assert receiver.requests[0].query == {"access_token": "tok"}

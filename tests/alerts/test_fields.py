@@ -8,7 +8,7 @@ from dataclasses import fields
 
 from alerts.notifications.destinations import Destination
 from alerts.notifications.outbox import notification, outbox_rows
-from alerts.orders.changes import ChangeKind, OrderChange
+from alerts.orders.changes import CONTEXT_FIELDS, ChangeKind, OrderChange
 from alerts.orders.fields import ORDER_FIELDS, ROW_COLUMN, OrderFacts
 from api.workorders.schemas import WorkOrderOut
 from storage.relational.models import OrderStatus, WorkOrder
@@ -31,7 +31,8 @@ def test_the_api_schema_shows_every_public_field() -> None:
 def test_a_change_record_is_the_facts_plus_what_changed() -> None:
     names = [field.name for field in fields(OrderChange)]
     assert names[: len(ORDER_FIELDS)] == list(ORDER_FIELDS)
-    assert set(names) - set(ORDER_FIELDS) == {"kind", "at", "department_id", "from_tier", "reason"}
+    what_changed = {"kind", "at", "department_id", "from_tier", "reason"}
+    assert set(names) - set(ORDER_FIELDS) == what_changed | set(CONTEXT_FIELDS)
 
 
 def test_the_notification_carries_every_field_of_a_stored_order() -> None:

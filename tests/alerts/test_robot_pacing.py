@@ -14,6 +14,7 @@ from alerts.notifications.channels.text import digest_message
 from alerts.notifications.channels.wecom import WECOM_MAX_MARKDOWN_BYTES, WECOM_THROTTLE_CODES
 from alerts.notifications.leases import Claimed, Target
 from alerts.notifications.pacing import EndpointLimiter, digest_key, fold, plan
+from alerts.notifications.wording.compose import Wording
 from tests.alerts.robot_support import storm_site
 
 WINDOW_S = 60.0
@@ -133,13 +134,15 @@ def test_a_full_window_holds_rows_back_and_never_paces_webhooks() -> None:
 def test_a_wecom_digest_splits_to_fit_the_platform_limit_and_names_every_order() -> None:
     site = storm_site(1, per_building=1)
     rows = [_row(n) for n in range(1, 101)]
-    chunks = fold(WECOM, rows, site)
+    wording = Wording(site=site, public_url="http://localhost:8000")
+    chunks = fold(WECOM, rows, wording)
     assert len(chunks) > 1 and [row for chunk in chunks for row in chunk] == rows
     for chunk in chunks:
-        text = digest_message([json.loads(row.payload) for row in chunk], site).text
+        payloads = [json.loads(row.payload) for row in chunk]
+        text = digest_message(payloads, wording, wording.default_language).text
         assert len(text.encode("utf-8")) <= WECOM_MAX_MARKDOWN_BYTES
         assert all(f"**#{row.id}**" in text for row in chunk)
-    assert "Block 1, No. 1 Shuncheng Road" in text
+    assert "Block 1 · No. 1 Shuncheng Road" in text
 
 
 @pytest.mark.parametrize(
@@ -167,4 +170,4 @@ def _no_fold(target: Target, rows: object) -> list[tuple[Claimed, ...]]:
 
 
 def _fold(target: Target, rows: list[Claimed]) -> list[tuple[Claimed, ...]]:
-    return fold(target, rows, None)
+    return fold(target, rows, Wording(site=None, public_url="http://localhost:8000"))

@@ -86,4 +86,4 @@ async def test_a_storm_reaches_the_robot_paced_folded_and_complete(
     assert relay.stats.folded + singles == STORM_ORDERS
     assert relay.stats.rate_limited > 0
     # A digest names where: the building and its address from the site file.
-    assert "Block 1, No. 1 Shuncheng Road" in "".join(a.text for a in digests)
+    assert "Block 1 · No. 1 Shuncheng Road" in "".join(a.text for a in digests)

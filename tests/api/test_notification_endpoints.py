@@ -56,6 +56,7 @@ async def test_create_list_delete_without_leaking_secrets(client: httpx.AsyncCli
         ({"kind": "telegram"}, "kind"),
         ({"secret": "short"}, "secret"),
         ({"colour": "red"}, "colour"),
+        ({"language": "fr"}, "language"),
     ],
 )
 async def test_bad_endpoints_are_refused_and_change_nothing(
@@ -66,6 +67,18 @@ async def test_bad_endpoints_are_refused_and_change_nothing(
     assert response.status_code == 422
     assert message in response.json()["detail"]
     assert (await client.get(ENDPOINTS)).json() == []
+
+
+async def test_the_language_round_trips_and_defaults_to_the_sites(
+    client: httpx.AsyncClient,
+) -> None:
+    base = {"kind": "dingtalk", "url": WECOM, "scope_kind": "grid", "scope_id": "sun-1"}
+    english = await client.post(ENDPOINTS, json={**base, "language": "en"})
+    chinese = await client.post(ENDPOINTS, json={**base, "language": "zh"})
+    default = await client.post(ENDPOINTS, json=base)
+    assert [r.json()["language"] for r in (english, chinese, default)] == ["en", "zh", None]
+    listed = (await client.get(ENDPOINTS)).json()
+    assert [e["language"] for e in listed] == ["en", "zh", None]
 
 
 async def test_routes_need_the_admin_token(client: httpx.AsyncClient) -> None:

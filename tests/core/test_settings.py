@@ -99,6 +99,14 @@ BAD_VALUES = {
     "simulate not a bool": ("FM_SIMULATE", "maybe", "simulate", "valid boolean"),
     "log level": ("FM_LOG_LEVEL", "CHATTY", "log_level", "pattern"),
     "mqtt prefix with a slash": ("FM_MQTT_PREFIX", "fm/x", "mqtt_prefix", "pattern"),
+    "public url scheme": ("FM_PUBLIC_URL", "ftp://fm.example.org", "public_url", "https://"),
+    "public url with a query": (
+        "FM_PUBLIC_URL",
+        "https://fm.example.org/?a=1",
+        "public_url",
+        "query",
+    ),
+    "public url that breaks links": ("FM_PUBLIC_URL", "https://x.org/a)b", "public_url", "()"),
     "negative flush interval": ("FM_TSDB_FLUSH_INTERVAL_S", "-1", "tsdb_flush_interval_s", "0"),
 }
 
@@ -113,6 +121,15 @@ def test_bad_values_are_rejected_clearly(
     (error,) = caught.value.errors()
     assert error["loc"] == (field,)
     assert words in error["msg"]
+
+
+def test_the_public_url_defaults_to_this_machines_http_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FM_HTTP_PORT", "8123")
+    assert Settings().effective_public_url == "http://localhost:8123"
+    monkeypatch.setenv("FM_PUBLIC_URL", "https://fm.example.org/monitor/")
+    assert Settings().effective_public_url == "https://fm.example.org/monitor"
 
 
 def test_missing_site_file_is_rejected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

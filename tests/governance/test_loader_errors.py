@@ -165,6 +165,11 @@ CASES = {
         "street:",
         "street: timezone: unknown time zone 'Asia/Feicheng'; use an IANA name",
     ),
+    "language the notifications do not speak": (
+        [("city: Testville}", "city: Testville, language: fr}")],
+        "street:",
+        "street: language:",
+    ),
     "role that is not a member role": (
         [("role: part_time", "role: leader")],
         "id: p-pt1",

@@ -68,6 +68,7 @@ def site_documents(draw: st.DrawFn) -> dict[str, Any]:
             "id": "s",
             "name": draw(NAMES),
             "timezone": draw(st.sampled_from(["UTC", "Asia/Shanghai", "Europe/Berlin"])),
+            "language": draw(st.sampled_from(["zh", "en"])),
         },
         "communities": communities,
         "grids": grids,

@@ -1,0 +1,1 @@
+"""Words for people: notifications in Simplified Chinese and English, with the site's names."""
