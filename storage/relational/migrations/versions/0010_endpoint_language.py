@@ -1,7 +1,7 @@
 """Notification endpoints: the language their messages are written in.
 
 Revision ID: 0010_endpoint_language
-Revises: 0008_held_pages
+Revises: 0009_event_inbox
 Create Date: 2026-12-01
 
 ``notification_endpoints.language`` is ``zh`` or ``en``; NULL (every existing endpoint) means the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_endpoint_language"
-down_revision: str | None = "0008_held_pages"
+down_revision: str | None = "0009_event_inbox"
 branch_labels: str | None = None
 depends_on: str | None = None
 
