@@ -16,7 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, Update, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.relational.outbox_models import NotificationEndpoint, OutboxMessage, OutboxState
+from storage.relational.outbox_models import (
+    Channel,
+    NotificationEndpoint,
+    OutboxMessage,
+    OutboxState,
+)
 
 _PENDING = OutboxState.PENDING.value
 
@@ -45,28 +50,37 @@ class Target:
     language: str | None = None  # None: the site file's default language
 
 
-def _due(now: datetime, limit: int) -> Select[int]:
-    return (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.state == _PENDING,
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
+#: Channels of robots that are paced by one relay only (robot_lock.py).
+ROBOT_CHANNELS = (Channel.WECOM, Channel.DINGTALK)
+
+
+def _due(now: datetime, limit: int, *, robots: bool) -> Select[int]:
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.state == _PENDING,
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
     )
+    if not robots:
+        query = query.where(OutboxMessage.channel.not_in(ROBOT_CHANNELS))
+    return query.order_by(OutboxMessage.id).limit(limit)
 
 
 async def claim(
-    session: AsyncSession, *, now: datetime, lease_s: float, limit: int, token: str
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease_s: float,
+    limit: int,
+    token: str,
+    robots: bool = True,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due rows to ``token``; the rows it got, oldest first."""
+    """Lease up to ``limit`` due rows to ``token``; the rows it got, oldest first. Without
+    ``robots`` the WeCom and DingTalk rows are left to the relay that paces them."""
     # SQLite: a read first, so an idle poll does not take the write lock from the alerts intake.
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite and (await session.scalar(_due(now, 1))) is None:
+    if sqlite and (await session.scalar(_due(now, 1, robots=robots))) is None:
         return []
-    chosen = _due(now, limit).with_for_update(skip_locked=True).scalar_subquery()
+    chosen = _due(now, limit, robots=robots).with_for_update(skip_locked=True).scalar_subquery()
     statement = (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(chosen))

@@ -8,10 +8,11 @@ robot that has budget for all of them go one message each; when the budget is sh
 into digests (as few as the platform's size limit allows), and what still does not fit waits in
 the outbox until the window frees a slot. Webhooks and MQTT are never paced here.
 
-The limiter lives in memory, one per relay process: a restarted relay starts with a full window,
-and several relays each pace on their own. A robot's "too fast" answer then backs off that
-endpoint in the relay that got it, without counting as a failed attempt, so it never leads to a
-dead letter; rows held back keep their due time in the database across restarts.
+The limiter lives in memory. With several relays on PostgreSQL only the one holding the robot
+lock (robot_lock.py) claims robot rows, and a relay taking the lock over starts from the sends
+the outbox recorded in the last window, so together they stay within each robot's pace. A
+robot's "too fast" answer backs off that endpoint without counting as a failed attempt, so it
+never leads to a dead letter; rows held back keep their due time in the database across restarts.
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ class EndpointLimiter:
         window, now = self._current(endpoint_id)
         window.in_flight -= 1
         window.sent.append(now)
+
+    def seed(self, endpoint_id: int, ages_s: Iterable[float]) -> None:
+        """Start the endpoint's window from sends another relay made ``ages_s`` seconds ago."""
+        window, now = self._current(endpoint_id)
+        others = [now - age for age in ages_s if age < self._window_s]
+        window.sent = deque(sorted([*window.sent, *others]))
 
     def back_off(self, endpoint_id: int, seconds: float) -> None:
         """Send nothing to the endpoint for ``seconds`` (it answered "too fast")."""

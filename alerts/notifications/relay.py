@@ -54,6 +54,7 @@ from alerts.notifications.pacing import (
     message_of,
     plan,
 )
+from alerts.notifications.robot_lock import RobotPacerLock, recent_robot_sends
 from alerts.notifications.wording.compose import Wording
 from core.backoff import retry_delay
 from core.clock import Clock, utcnow
@@ -125,6 +126,8 @@ class Relay(LoopOwner):
             broker or broker_address(settings), next_delay=self._reconnect_delay
         )
         self._http: httpx.AsyncClient | None = None
+        self._robots = RobotPacerLock(sessions.kw.get("bind"), recheck_s=settings.robot_window_s)
+        self._robot_windows_from = 0  # the lock acquisition the robot windows were seeded for
         self._loops = BackgroundLoops("Relay")
 
     # Public surface ----------------------------------------------------------------------------
@@ -145,6 +148,7 @@ class Relay(LoopOwner):
         # Rows being delivered at this moment keep their lease and are retried when it expires.
         assert self._http is not None
         await self._http.aclose()
+        await self._robots.close()
 
     # The loop ----------------------------------------------------------------------------------
 
@@ -206,6 +210,9 @@ class Relay(LoopOwner):
 
     async def _claim(self, limit: int) -> tuple[Sequence[Claimed], dict[int, Target], str]:
         token = secrets.token_hex(16)
+        robots = await self._robots.held()
+        if robots and self._robots.acquisitions != self._robot_windows_from:
+            await self._take_over_robot_windows()
         async with self._sessions.begin() as session:
             rows = await claim(
                 session,
@@ -213,10 +220,21 @@ class Relay(LoopOwner):
                 lease_s=self._settings.outbox_lease_s,
                 limit=limit,
                 token=token,
+                robots=robots,
             )
             targets = await targets_of(session, rows) if rows else {}
         self.stats.claimed += len(rows)
         return rows, targets, token
+
+    async def _take_over_robot_windows(self) -> None:
+        """This relay now paces the robots: continue the windows another relay had filled."""
+        async with self._sessions() as session:
+            recent = await recent_robot_sends(
+                session, now=self._clock(), window_s=self._settings.robot_window_s
+            )
+        for endpoint_id, ages in recent.items():
+            self._limiter.seed(endpoint_id, ages)
+        self._robot_windows_from = self._robots.acquisitions
 
     async def _deliver(self, delivery: Delivery, token: str) -> None:
         error: DeliveryError | None = None
