@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from api.board.schemas import Colour, TileOut
 from api.devices.schemas import DeviceStatus
@@ -58,34 +58,51 @@ class StreetTally:
     communities: Mapping[str, Counts] = field(default_factory=dict)
 
 
+# Positions of the device counts in the summing lists (the order of Counts' fields).
+_DEVICES, _FAULTY, _OFFLINE = 3, 4, 5
+
+
+def _sum_into(sums: dict[str, list[int]], key: str, values: list[int]) -> None:
+    into = sums[key]
+    for index, value in enumerate(values):
+        into[index] += value
+
+
+def _as_counts(values: list[int]) -> Counts:
+    return Counts(*values)
+
+
 def tally_street(
     site: Site, orders: Mapping[str, Counts], unwell: Mapping[str, DeviceStatus]
 ) -> StreetTally:
-    """Per-building counts from the two reads, summed up the hierarchy."""
-    devices: dict[str, Counts] = {}
+    """Per-building counts from the two reads, summed up the hierarchy in one pass per level.
+
+    Plain integer lists while summing: this runs on every board request, for every building.
+    """
+    zero = [0] * len(fields(Counts))
+    buildings: dict[str, list[int]] = {building_id: list(zero) for building_id in site.buildings}
+    for building_id, counts in orders.items():
+        if building_id in buildings:  # an order of a building since removed from the site
+            _sum_into(buildings, building_id, [counts.open_orders, counts.overdue, counts.critical])
     for device in site.devices.values():
-        status = unwell.get(device.id, DeviceStatus.OK)
-        mark = Counts(
-            devices=1,
-            faulty=int(status is DeviceStatus.FAULT),
-            offline=int(status is DeviceStatus.OFFLINE),
-        )
-        devices[device.building_id] = devices.get(device.building_id, Counts()) + mark
-    buildings = {
-        building_id: orders.get(building_id, Counts()) + devices.get(building_id, Counts())
-        for building_id in site.buildings
-    }
-    grids = {
-        grid_id: total(c for b, c in buildings.items() if site.buildings[b].grid_id == grid_id)
-        for grid_id in site.grids
-    }
-    communities = {
-        community_id: total(
-            c for g, c in grids.items() if site.grids[g].community_id == community_id
-        )
-        for community_id in site.communities
-    }
-    return StreetTally(buildings=buildings, grids=grids, communities=communities)
+        values = buildings[device.building_id]
+        values[_DEVICES] += 1
+        status = unwell.get(device.id)
+        if status is DeviceStatus.FAULT:
+            values[_FAULTY] += 1
+        elif status is DeviceStatus.OFFLINE:
+            values[_OFFLINE] += 1
+    grids: dict[str, list[int]] = {grid_id: list(zero) for grid_id in site.grids}
+    for building_id, values in buildings.items():
+        _sum_into(grids, site.buildings[building_id].grid_id, values)
+    communities: dict[str, list[int]] = {c: list(zero) for c in site.communities}
+    for grid_id, values in grids.items():
+        _sum_into(communities, site.grids[grid_id].community_id, values)
+    return StreetTally(
+        buildings={key: _as_counts(values) for key, values in buildings.items()},
+        grids={key: _as_counts(values) for key, values in grids.items()},
+        communities={key: _as_counts(values) for key, values in communities.items()},
+    )
 
 
 def tile(tile_id: str, name: str, counts: Counts) -> TileOut:
