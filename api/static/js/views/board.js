@@ -114,9 +114,11 @@ export async function render(container, args, site) {
       }
     }
     const focus = (b) => (level === "community" ? site.gridById.get(b.grid_id)?.community_id === id : level === "grid" ? b.grid_id === id : b.id === id);
-    sections.push(buildingMap(board.buildings, focus));
-    sections.push(h("p", { class: "muted", id: "last-update", "aria-live": "polite" }, t("updated", { time: new Date(board.generated_at).toLocaleTimeString() })));
-    container.replaceChildren(...sections);
+    const updated = h("p", { class: "muted", id: "last-update", "aria-live": "polite" }, t("updated", { time: new Date(board.generated_at).toLocaleTimeString() }));
+    // Wide screens: tiles on the left, the map beside them; phones: the map below.
+    container.replaceChildren(
+      h("div", { class: "board-layout" }, h("div", { class: "board-tiles" }, sections), h("aside", { class: "board-map" }, buildingMap(board.buildings, focus), updated))
+    );
   };
   await draw();
   return { refresh: draw };
