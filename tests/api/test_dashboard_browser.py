@@ -188,3 +188,17 @@ async def test_sign_out_forgets_the_token(page: Page, base_url: str) -> None:
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_label("Admin token")).to_be_visible()
     assert await page.evaluate("sessionStorage.length") == 0
+
+
+async def test_a_notification_link_opens_the_crew_view_at_its_order(
+    page: Page, base_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed(
+        sessions,
+        make_order(device_id="light-1", fault_code="lamp_failure"),
+        make_order(device_id="pipe-1", fault_code="leak"),
+    )
+    await sign_in(page, base_url, TOKEN, route="#/crew/member-sun-1/2")
+    await expect(page.locator("article.order")).to_have_count(2)
+    await expect(page.locator("article.order.linked")).to_have_attribute("data-order-id", "2")
+    await expect(page.get_by_label("I am")).to_have_value("member-sun-1")

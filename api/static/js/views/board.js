@@ -1,5 +1,5 @@
 // The street board: tiles per community and grid, a schematic building map, click-through.
-import { apiGet, loadDevices, query } from "../api.js";
+import { apiGet, query } from "../api.js";
 import { h, svg } from "../dom.js";
 import { localName, t, term } from "../i18n.js";
 
@@ -89,7 +89,7 @@ async function deviceList(site, building) {
 export async function render(container, args, site) {
   const [level, id] = args;
   const draw = async () => {
-    const [{ body: board }] = await Promise.all([apiGet("board"), loadDevices()]);
+    const { body: board } = await apiGet("board");
     const sections = [crumbs(site, level, id)];
     sections.push(h("section", { class: "tiles", "aria-label": t("street") }, tile(board.street, "#/board", "street")));
     if (!level) {

@@ -76,6 +76,7 @@ function orderCard(order, site, devices, memberId, refresh) {
 
 export async function render(container, args, site) {
   const memberId = args[0] ?? window.localStorage.getItem(CONFIG.CREW_MEMBER_KEY) ?? "";
+  const focusOrder = args[1] ?? null;
   const picker = select(t("pickMember"), "member", [["", "—"], ...memberOptions(site)], memberId, (event) => {
     window.localStorage.setItem(CONFIG.CREW_MEMBER_KEY, event.target.value);
     window.location.hash = `#/crew/${encodeURIComponent(event.target.value)}`;
@@ -94,6 +95,12 @@ export async function render(container, args, site) {
     list.replaceChildren(
       ...(orders.length ? orders.map((o) => orderCard(o, site, devices, memberId, draw)) : [h("p", null, t("noOrders"))])
     );
+    // A notification links to #/crew/<member>/<order id>: bring that order into view.
+    const linked = focusOrder && list.querySelector(`[data-order-id="${CSS.escape(focusOrder)}"]`);
+    if (linked) {
+      linked.classList.add("linked");
+      linked.scrollIntoView({ block: "center" });
+    }
   };
   await draw();
   return { refresh: () => draw() };

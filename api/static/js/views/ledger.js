@@ -1,7 +1,7 @@
 // The ledger: every order, filtered by status, tier, grid, type and period, with CSV export.
 import { apiDownload, apiGet, loadDevices, query } from "../api.js";
 import { CONFIG } from "../config.js";
-import { h, select, table } from "../dom.js";
+import { h, select, showMessage, table } from "../dom.js";
 import { formatTime, localName, t, term } from "../i18n.js";
 
 const STATUSES = ["open", "acknowledged", "in_progress", "resolved", "closed", "cancelled"];
@@ -48,7 +48,7 @@ export async function render(container, _args, site) {
     choose("type", TYPES.map((s) => [s, term(s)])),
     dateField("start"),
     dateField("end"),
-    h("button", { type: "button", id: "ledger-csv", onclick: () => apiDownload(`workorders${query(params({ format: "csv", limit: CONFIG.PAGE_SIZE }))}`, "workorders.csv") }, t("downloadCsv"))
+    h("button", { type: "button", id: "ledger-csv", onclick: () => apiDownload(`workorders${query(params({ format: "csv", limit: CONFIG.PAGE_SIZE }))}`, "workorders.csv").catch((error) => showMessage(error.message)) }, t("downloadCsv"))
   );
   container.replaceChildren(h("h2", null, t("ledger")), form, results);
 
