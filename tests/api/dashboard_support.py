@@ -9,12 +9,15 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 STARTUP_DEADLINE_S = 10.0
 UI_TIMEOUT_MS = 10_000
 #: localStorage key of the chosen language (api/static/js/config.js, LANGUAGE_KEY).
 LANGUAGE_KEY = "fm.language"
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+#: A common phone screen in CSS pixels.
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @asynccontextmanager
@@ -54,11 +57,11 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 @asynccontextmanager
-async def new_page(browser: Browser, *, language: str | None = "en") -> AsyncIterator[Page]:
+async def new_page(
+    browser: Browser, *, language: str | None = "en", viewport: ViewportSize = DESKTOP
+) -> AsyncIterator[Page]:
     """A fresh context and page; ``language`` is preset as if the user had chosen it."""
-    context = await browser.new_context(
-        accept_downloads=True, viewport={"width": 1280, "height": 900}
-    )
+    context = await browser.new_context(accept_downloads=True, viewport=viewport)
     if language is not None:
         await context.add_init_script(
             f"window.localStorage.setItem({LANGUAGE_KEY!r}, {language!r})"

@@ -14,10 +14,14 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.api.conftest import TOKEN, make_episode, make_order, seed
-from tests.api.dashboard_support import chromium, new_page, served, sign_in
+from tests.api.dashboard_support import PHONE, chromium, new_page, served, sign_in
 
 pytestmark = pytest.mark.integration
 
+#: The smallest comfortable touch target (WCAG 2.5.8 asks for at least 24 CSS px).
+MIN_TOUCH_TARGET_PX = 24
+#: How far the page is wider than the screen (CSS px); > 0 means sideways scrolling.
+OVERFLOW_JS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 STEEL = {
     "building_id": "b-steel-1",
     "grid_id": "steel-1",
@@ -190,15 +194,23 @@ async def test_sign_out_forgets_the_token(page: Page, base_url: str) -> None:
     assert await page.evaluate("sessionStorage.length") == 0
 
 
-async def test_a_notification_link_opens_the_crew_view_at_its_order(
-    page: Page, base_url: str, sessions: async_sessionmaker[AsyncSession]
+async def test_a_notification_link_opens_the_crew_view_at_its_order_on_a_phone(
+    browser: Browser, base_url: str, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await seed(
         sessions,
         make_order(device_id="light-1", fault_code="lamp_failure"),
         make_order(device_id="pipe-1", fault_code="leak"),
     )
-    await sign_in(page, base_url, TOKEN, route="#/crew/member-sun-1/2")
-    await expect(page.locator("article.order")).to_have_count(2)
-    await expect(page.locator("article.order.linked")).to_have_attribute("data-order-id", "2")
-    await expect(page.get_by_label("I am")).to_have_value("member-sun-1")
+    async with new_page(browser, viewport=PHONE) as page:
+        await sign_in(page, base_url, TOKEN, route="#/crew/member-sun-1/2")
+        await expect(page.locator("article.order")).to_have_count(2)
+        await expect(page.locator("article.order.linked")).to_have_attribute("data-order-id", "2")
+        await expect(page.get_by_label("I am")).to_have_value("member-sun-1")
+        # Usable on the phone: nothing wider than the screen, buttons big enough for a thumb.
+        assert await page.evaluate(OVERFLOW_JS) <= 0
+        button = await page.get_by_role("button", name="Acknowledge").first.bounding_box()
+        assert button is not None and button["height"] >= MIN_TOUCH_TARGET_PX
+        await page.get_by_role("link", name="Street board").click()
+        await expect(page.locator('.tile[data-kind="grid"]')).to_have_count(3)
+        assert await page.evaluate(OVERFLOW_JS) <= 0
