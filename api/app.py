@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.board.views import router as board_router
 from api.dashboard.views import mount_dashboard
 from api.devices.views import router as devices_router
 from api.errors import install_error_handlers
@@ -161,5 +162,6 @@ def create_app(
     app.include_router(notifications_router)
     app.include_router(stream_router)
     app.include_router(simulation_router)
+    app.include_router(board_router)
     mount_dashboard(app)
     return app

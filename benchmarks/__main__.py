@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.board import board_request
 from benchmarks.latency import (
     describe,
     fault_to_event,
@@ -70,6 +71,7 @@ async def run() -> None:
     )
     print(f"  accepted {accepted} of {THROUGHPUT_MESSAGES}; {points} points to the store")
     await _storm()
+    await board_request()
     print(f"\ntotal run time {time.perf_counter() - started:.1f} s")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,12 +15,21 @@ from storage.relational.models import OrderStatus, WorkOrder
 
 @dataclass(frozen=True, slots=True)
 class WorkOrderFilter:
-    """Which orders to list; every field set narrows the result (AND)."""
+    """Which orders to list; every field set narrows the result (AND).
+
+    ``device_ids`` is how a facility-type filter arrives: the site's devices of that type
+    (None: no such filter; empty: the site has none, so nothing matches).
+    """
 
     statuses: Collection[OrderStatus] = ()
     device_id: str | None = None
     team_id: str | None = None
     grid_id: str | None = None
+    assignee: str | None = None
+    tier: str | None = None
+    device_ids: Collection[str] | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
 
     def conditions(self) -> list[Condition]:
         """One condition per field (None for the fields that are not set)."""
@@ -28,6 +38,11 @@ class WorkOrderFilter:
             equals(WorkOrder.device_id, self.device_id),
             equals(WorkOrder.team_id, self.team_id),
             equals(WorkOrder.grid_id, self.grid_id),
+            equals(WorkOrder.assignee, self.assignee),
+            equals(WorkOrder.tier, self.tier),
+            None if self.device_ids is None else WorkOrder.device_id.in_(self.device_ids),
+            None if self.created_from is None else WorkOrder.created_at >= self.created_from,
+            None if self.created_before is None else WorkOrder.created_at < self.created_before,
         ]
 
 

@@ -1,0 +1,1 @@
+"""The street board: one request colouring every community, grid and building."""
