@@ -142,16 +142,14 @@ async def read_orders(
         OrderTransition.at,
     ).where(OrderTransition.order_id.in_(select(WorkOrder.id).where(where)))
     steps: dict[int, list[_Step]] = defaultdict(list)
-    for order_id, action, from_status, to_status, at in (
-        await session.execute(history.order_by(OrderTransition.order_id, OrderTransition.id))
-    ).tuples():
+    for order_id, action, from_status, to_status, at in await session.execute(
+        history.order_by(OrderTransition.order_id, OrderTransition.id)
+    ):
         steps[order_id].append(_Step(action, from_status, to_status, at))
     return [_facts(order, steps.get(order.id, []), as_of, reopen_window_s) for order in orders]
 
 
 async def read_policies(session: AsyncSession) -> dict[str, tuple[int, int]]:
     """Severity → (ack deadline, resolve deadline) in seconds, as the SLA table holds them."""
-    rows = (
-        await session.execute(select(SlaPolicy.severity, SlaPolicy.ack_s, SlaPolicy.resolve_s))
-    ).tuples()
+    rows = await session.execute(select(SlaPolicy.severity, SlaPolicy.ack_s, SlaPolicy.resolve_s))
     return {severity: (ack_s, resolve_s) for severity, ack_s, resolve_s in rows}

@@ -17,9 +17,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from storage.relational.models import Episode
 from storage.relational.sla_models import Silence
 
-#: The Julian day of the Unix epoch, and seconds a day: SQLite's julianday() → epoch seconds.
+#: The Julian day of the Unix epoch, and the factors of SQLite's julianday() → epoch seconds.
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
-_SECONDS_PER_DAY = 86400.0
+_MILLISECONDS_PER_DAY = 86_400_000.0
+_MILLISECONDS_PER_SECOND = 1000.0
 
 #: ``(device_id, code, started, ended or None while open)``.
 EpisodeRow = tuple[str, str, float, float | None]
@@ -45,9 +46,10 @@ def epoch_seconds(
 ) -> ColumnElement[float]:
     """``column`` as seconds since the epoch, computed by the database."""
     if dialect == "sqlite":
-        # UtcDateTime stores UTC text on SQLite, which julianday() reads to sub-millisecond.
+        # UtcDateTime stores UTC text on SQLite; julianday() is a float of days, exact to some
+        # ten microseconds, so the seconds are rounded to whole milliseconds.
         days = func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY
-        return cast(days * _SECONDS_PER_DAY, Double)
+        return cast(func.round(days * _MILLISECONDS_PER_DAY) / _MILLISECONDS_PER_SECOND, Double)
     return cast(extract("epoch", column), Double)
 
 
@@ -73,7 +75,7 @@ async def read_episodes(
         .order_by(Episode.device_id, Episode.started_at)
     )
     result = await session.execute(query)
-    return [(row[0], row[1], row[2], row[3]) for row in result.tuples()]
+    return [(row[0], row[1], row[2], row[3]) for row in result]
 
 
 async def read_maintenance(
@@ -85,7 +87,7 @@ async def read_maintenance(
         .where(Silence.starts_at < end, Silence.ends_at > start)
         .order_by(Silence.starts_at, Silence.id)
     )
-    rows = (await session.execute(query)).tuples()
+    rows = await session.execute(query)
     return [
         MaintenanceWindow(kind.value, scope_id, starts.timestamp(), ends.timestamp())
         for kind, scope_id, starts, ends in rows
