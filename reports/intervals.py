@@ -6,7 +6,6 @@ functions keep those properties so callers can chain them without sorting again.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 #: ``(start, end)`` in seconds since the epoch, ``start < end``.
@@ -69,12 +68,20 @@ def overlap(span: Span, low: float, high: float) -> float:
     return max(0.0, min(span[1], high) - max(span[0], low))
 
 
-def add_to_buckets(spans: Iterable[Span], edges: Sequence[float], sums: list[float]) -> None:
-    """Add each span's length inside bucket ``i`` (``[edges[i], edges[i+1])``) to ``sums[i]``."""
-    last = len(edges) - 1
+def add_to_buckets(spans: Sequence[Span], edges: Sequence[float], sums: list[float]) -> None:
+    """Add each span's length inside bucket ``i`` (``[edges[i], edges[i+1])``) to ``sums[i]``.
+
+    Spans are merged and lie inside ``[edges[0], edges[-1])``; both lists are sorted, so one walk
+    over them replaces a search per span.
+    """
+    index, last = 0, len(edges) - 2
     for start, end in spans:
-        # The bucket holding ``start``; spans outside the edges contribute nothing.
-        index = max(bisect_right(edges, start) - 1, 0)
-        while index < last and edges[index] < end:
-            sums[index] += overlap((start, end), edges[index], edges[index + 1])
+        while index < last and edges[index + 1] <= start:
             index += 1
+        if end <= edges[index + 1]:
+            sums[index] += end - start
+            continue
+        cursor = index
+        while cursor <= last and edges[cursor] < end:
+            sums[cursor] += overlap((start, end), edges[cursor], edges[cursor + 1])
+            cursor += 1

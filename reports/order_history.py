@@ -11,9 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
+from reports.reading import epoch_seconds
 from storage.relational.lifecycle_models import OrderTransition
 from storage.relational.models import OrderStatus, WorkOrder
 from storage.relational.sla_models import SlaPolicy
@@ -153,3 +155,46 @@ async def read_policies(session: AsyncSession) -> dict[str, tuple[int, int]]:
     """Severity → (ack deadline, resolve deadline) in seconds, as the SLA table holds them."""
     rows = await session.execute(select(SlaPolicy.severity, SlaPolicy.ack_s, SlaPolicy.resolve_s))
     return {severity: (ack_s, resolve_s) for severity, ack_s, resolve_s in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTimes:
+    """Mean seconds from raising to acknowledging and to resolving; None without such orders."""
+
+    mtta_s: float | None
+    mttr_s: float | None
+
+
+async def order_times(
+    session: AsyncSession,
+    *,
+    start: datetime,
+    as_of: datetime,
+    narrowed_by: ColumnElement[bool] | None = None,
+) -> OrderTimes:
+    """MTTA and MTTR of the orders raised in ``[start, as_of)``, averaged by the database.
+
+    Read from the orders' own acknowledged/resolved times (one aggregate, however many orders),
+    over the orders that paged someone: silenced, linked and cancelled ones have no clock.
+    """
+    dialect = session.get_bind().dialect.name
+    created = epoch_seconds(WorkOrder.created_at, dialect)
+
+    def mean_until(column: InstrumentedAttribute[datetime | None]) -> ColumnElement[float | None]:
+        seconds = epoch_seconds(column, dialect) - created
+        return func.avg(case((column <= as_of, seconds), else_=None))
+
+    conditions = [
+        WorkOrder.created_at >= start,
+        WorkOrder.created_at < as_of,
+        WorkOrder.silenced.is_(False),
+        WorkOrder.parent_id.is_(None),
+        WorkOrder.cancelled_at.is_(None),
+    ]
+    if narrowed_by is not None:
+        conditions.append(narrowed_by)
+    query = select(mean_until(WorkOrder.acknowledged_at), mean_until(WorkOrder.resolved_at))
+    mtta, mttr = (await session.execute(query.where(*conditions))).one()
+    return OrderTimes(
+        mtta_s=None if mtta is None else float(mtta), mttr_s=None if mttr is None else float(mttr)
+    )

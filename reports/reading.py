@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Double, and_, cast, extract, func, or_, select
+from sqlalchemy import ColumnElement, Double, Integer, and_, cast, extract, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -21,6 +21,7 @@ from storage.relational.sla_models import Silence
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
 _MILLISECONDS_PER_DAY = 86_400_000.0
 _MILLISECONDS_PER_SECOND = 1000.0
+_HALF = 0.5
 
 #: ``(device_id, code, started, ended or None while open)``.
 EpisodeRow = tuple[str, str, float, float | None]
@@ -47,9 +48,11 @@ def epoch_seconds(
     """``column`` as seconds since the epoch, computed by the database."""
     if dialect == "sqlite":
         # UtcDateTime stores UTC text on SQLite; julianday() is a float of days, exact to some
-        # ten microseconds, so the seconds are rounded to whole milliseconds.
-        days = func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY
-        return cast(func.round(days * _MILLISECONDS_PER_DAY) / _MILLISECONDS_PER_SECOND, Double)
+        # ten microseconds, so the seconds are rounded to whole milliseconds (adding a half and
+        # truncating costs far less than round() over a year of rows).
+        milliseconds = (func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY) * _MILLISECONDS_PER_DAY
+        whole = cast(milliseconds + _HALF, Integer)
+        return cast(whole / _MILLISECONDS_PER_SECOND, Double)
     return cast(extract("epoch", column), Double)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement
@@ -13,10 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from governance.model import Device, Site
 from reports.buckets import BucketSize, bucket_edges
 from reports.errors import InvalidWindowError
-from reports.order_history import read_orders
+from reports.order_history import order_times
 from reports.reading import read_episodes, read_maintenance
 from reports.scope import Scope, Target, resolve
-from reports.teams import team_figures
 from reports.uptime import DeviceFigures, Outage, Totals, Window, compute
 from storage.relational.models import WorkOrder
 
@@ -93,6 +95,32 @@ async def device_uptime(
     )
 
 
+def _first_from(spans: Sequence[tuple[float, float]], threshold: float) -> int:
+    return bisect_left(spans, threshold, key=itemgetter(0))
+
+
+def latest_outages(figures: Mapping[str, DeviceFigures], limit: int) -> list[Outage]:
+    """The ``limit`` latest-starting outages of all devices, latest first.
+
+    The limit-th latest start is found over bare floats first; only the outages from there on
+    (bisected out of each device's sorted list) become objects.
+    """
+    starts = (start for device in figures.values() for start, _ in device.spans)
+    newest = heapq.nlargest(limit, starts)
+    if not newest:
+        return []
+    threshold = newest[-1]
+    chosen = [
+        (device.spans[index][0], device.device_id, index)
+        for device in figures.values()
+        for index in range(
+            bisect_left(device.spans, threshold, key=itemgetter(0)), len(device.spans)
+        )
+    ]
+    chosen.sort(reverse=True)
+    return [figures[device_id].outage(index) for _, device_id, index in chosen[:limit]]
+
+
 def _orders_of(target: Target) -> ColumnElement[bool] | None:
     if target.scope is Scope.DEVICE or target.scope is Scope.TYPE:
         return WorkOrder.device_id.in_([d.id for d in target.devices])
@@ -126,7 +154,6 @@ async def uptime_report(
     end: datetime,
     now: datetime,
     bucket: BucketSize,
-    reopen_window_s: float,
 ) -> UptimeReport:
     """Uptime of a scope over ``[start, end)``; the part of the window after ``now`` is ignored."""
     check_window(start, end)
@@ -144,33 +171,15 @@ async def uptime_report(
         every_device=target.is_street,
         edges=edges,
     )
-    outages = sorted(
-        (outage for device in figures.values() for outage in device.outages),
-        key=lambda outage: (-outage.start, outage.device_id),
-    )
-    orders = await read_orders(
-        session,
-        start=start,
-        as_of=as_of,
-        reopen_window_s=reopen_window_s,
-        narrowed_by=_orders_of(target),
-    )
-    teams = team_figures(
-        orders,
-        start=start,
-        as_of=as_of,
-        policies={},
-        monitored_s=totals.monitored_s,
-        failures=totals.failures,
-    )
+    orders = await order_times(session, start=start, as_of=as_of, narrowed_by=_orders_of(target))
     return UptimeReport(
         target=target,
         start=start,
         end=end,
         totals=totals,
-        outages=outages[:MAX_OUTAGES],
-        outages_total=len(outages),
+        outages=latest_outages(figures, MAX_OUTAGES),
+        outages_total=sum(len(device.spans) for device in figures.values()),
         buckets=_buckets(edges, totals),
-        mtta_s=teams.mtta_s,
-        mttr_s=teams.mttr_s,
+        mtta_s=orders.mtta_s,
+        mttr_s=orders.mttr_s,
     )

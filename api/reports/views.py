@@ -70,7 +70,6 @@ async def get_uptime(
     _admin: AdminDep,
     session: SessionDep,
     site: SiteDep,
-    settings: SettingsDep,
     now: NowDep,
     scope: Scope,
     start: StartQuery = None,
@@ -91,7 +90,6 @@ async def get_uptime(
         end=window_end,
         now=now,
         bucket=bucket,
-        reopen_window_s=settings.reopen_window_s,
     )
     body = uptime_out(report)
     if format is ResponseFormat.JSON:

@@ -27,7 +27,7 @@ def test_overlapping_faults_count_once_and_keep_both_codes() -> None:
     rows = [_episode("light-1", "offline", 110, 130), _episode("light-1", "lamp", 120, 140)]
     figures, totals = compute(SITE, [LIGHT], rows, WINDOW)
     assert figures["light-1"].down_s == 30
-    assert [(o.codes, o.start, o.end) for o in figures["light-1"].outages] == [
+    assert [(o.codes, o.start, o.end) for o in figures["light-1"].outages()] == [
         (("lamp", "offline"), 110, 140)
     ]
     assert totals.availability == 0.7
