@@ -18,6 +18,7 @@ from benchmarks.latency import (
     mqtt_baseline,
     silence_to_offline,
 )
+from benchmarks.reports import report_figures
 from benchmarks.servers import mosquitto, postgres
 from benchmarks.storm import postgres_database, sqlite_url, storm_one_by_one, storm_with_intake
 from benchmarks.storm_ingest import ingest_during_storm
@@ -64,6 +65,7 @@ async def run() -> None:
     )
     print(f"  accepted {accepted} of {THROUGHPUT_MESSAGES}; {points} points to the store")
     await _storm()
+    await report_figures()
     print(f"\ntotal run time {time.perf_counter() - started:.1f} s")
 
 

@@ -12,14 +12,18 @@ from __future__ import annotations
 import os
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from benchmarks.servers import postgres
+from benchmarks.storm import postgres_database, sqlite_url
 from governance.model import (
     Building,
     Community,
@@ -201,3 +205,29 @@ async def report_queries(url: str, site: Site) -> ReportFigures:
         return ReportFigures(episodes, street_ms, device_ms, street_availability)
     finally:
         await engine.dispose()
+
+
+async def report_figures() -> None:
+    """Print the report-query figures on SQLite and on a real PostgreSQL."""
+    site = synthetic_site()
+    print(
+        f"\nreport queries: uptime over one year for {len(site.devices):,} devices"
+        f" ({EPISODES_PER_DEVICE_YEAR:g} episodes per device-year, median of {RUNS} runs)"
+    )
+    with tempfile.TemporaryDirectory(prefix="fm-bench-reports-") as directory:
+        _print_figures(
+            "SQLite", await report_queries(sqlite_url(Path(directory), "r.sqlite3"), site)
+        )
+    with postgres() as server:
+        _print_figures(
+            "PostgreSQL", await report_queries(postgres_database(server, "reports"), site)
+        )
+
+
+def _print_figures(store: str, figures: ReportFigures) -> None:
+    print(
+        f"  {store}: history {figures.episodes:,} episodes;"
+        f" street-wide {figures.street_ms:7.1f} ms (target <= {TARGET_STREET_MS:.0f} ms),"
+        f" one device {figures.device_ms:5.1f} ms (target <= {TARGET_DEVICE_MS:.0f} ms);"
+        f" street availability {figures.street_availability:.4f}"
+    )

@@ -6,7 +6,8 @@ the database hands back plain floats, and the sweep in :mod:`reports.uptime` nev
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import typing
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,7 +59,7 @@ def epoch_seconds(
 
 async def read_episodes(
     session: AsyncSession, *, start: datetime, end: datetime, device_ids: Collection[str] | None
-) -> list[EpisodeRow]:
+) -> Sequence[EpisodeRow]:
     """Episodes overlapping ``[start, end)``, by device then start; every device when None."""
     dialect = _dialect(session)
     conditions = [
@@ -77,8 +78,11 @@ async def read_episodes(
         .where(and_(*conditions))
         .order_by(Episode.device_id, Episode.started_at)
     )
-    result = await session.execute(query)
-    return [(row[0], row[1], row[2], row[3]) for row in result]
+    # Core execution on the session's connection: the ORM's per-row loading is skipped, and the
+    # rows (tuple-like) are handed on as they are instead of being copied.
+    connection = await session.connection()
+    rows = (await connection.execute(query)).all()
+    return typing.cast(Sequence[EpisodeRow], rows)
 
 
 async def read_maintenance(
