@@ -6,7 +6,7 @@ import heapq
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
@@ -17,14 +17,15 @@ from governance.model import Device, Site
 from reports.buckets import BucketSize, bucket_edges
 from reports.errors import InvalidWindowError
 from reports.order_history import order_times
-from reports.reading import read_episodes, read_maintenance
+from reports.reading import read_codes, read_episodes, read_maintenance
 from reports.scope import Scope, Target, resolve
-from reports.uptime import DeviceFigures, Outage, Totals, Window, compute
+from reports.uptime import DeviceFigures, Outage, Totals, Window, compute, with_codes
 from storage.relational.models import WorkOrder
 
 #: Most outages one answer lists (the longest-running list is a year street-wide); the total
 #: count is always given, so a client knows when it saw only the latest ones.
 MAX_OUTAGES = 1000
+CODE_READ_SLACK = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +172,23 @@ async def uptime_report(
         every_device=target.is_street,
         edges=edges,
     )
+    outages = latest_outages(figures, MAX_OUTAGES)
+    if outages:
+        coded = await read_codes(
+            session,
+            # A second either side: the bounds went through epoch seconds (milliseconds on SQLite).
+            start=as_datetime(min(outage.start for outage in outages)) - CODE_READ_SLACK,
+            end=as_datetime(max(outage.end for outage in outages)) + CODE_READ_SLACK,
+            device_ids={outage.device_id for outage in outages},
+        )
+        outages = with_codes(outages, coded)
     orders = await order_times(session, start=start, as_of=as_of, narrowed_by=_orders_of(target))
     return UptimeReport(
         target=target,
         start=start,
         end=end,
         totals=totals,
-        outages=latest_outages(figures, MAX_OUTAGES),
+        outages=outages,
         outages_total=sum(len(device.spans) for device in figures.values()),
         buckets=_buckets(edges, totals),
         mtta_s=orders.mtta_s,

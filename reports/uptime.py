@@ -5,11 +5,13 @@ it was on the site, minus the planned maintenance (silences) covering it; open e
 window's end. Roll-ups weight devices by their monitored time: sum of down over sum of monitored.
 
 The sweep is the hot loop of every report (a year street-wide is some 240,000 episodes), so it
-keeps plain tuples and floats and builds outage objects only for the outages a caller lists.
+keeps plain tuples and floats and builds outage objects only for the outages a caller lists
+(their codes come from a second, small read: :func:`with_codes`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,10 +21,7 @@ from operator import itemgetter
 
 from governance.model import Device, Site
 from reports.intervals import Span, add_to_buckets, clip, merge, overlap, subtract, total
-from reports.reading import EpisodeRow, MaintenanceWindow
-
-#: Joins the codes of episodes that overlap into one outage.
-CODE_SEPARATOR = ","
+from reports.reading import CodedEpisode, EpisodeRow, MaintenanceWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +29,9 @@ class Outage:
     """One merged down interval of a device, with every fault code active in it."""
 
     device_id: str
-    codes: tuple[str, ...]
     start: float
     end: float
+    codes: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -49,14 +48,13 @@ class DeviceFigures:
     down_s: float = 0.0
     maintenance_s: float = 0.0
     failures: int = 0
-    # Merged episodes, sorted by start, and the codes of each (joined by CODE_SEPARATOR).
+    # Merged episodes, sorted by start (the outages, before maintenance is taken out).
     spans: list[Span] = field(default_factory=list)
-    codes: list[str] = field(default_factory=list)
 
     def outage(self, index: int) -> Outage:
-        """The ``index``-th merged outage as an object."""
+        """The ``index``-th merged outage as an object (without codes: see :func:`with_codes`)."""
         start, end = self.spans[index]
-        return Outage(self.device_id, tuple(self.codes[index].split(CODE_SEPARATOR)), start, end)
+        return Outage(self.device_id, start, end)
 
     def outages(self) -> Iterator[Outage]:
         """Every merged outage, oldest first."""
@@ -126,13 +124,12 @@ def _maintenance_of(
 
 
 def _merge_episodes(
-    episodes: Iterable[EpisodeRow], low: float, high: float, figures: DeviceFigures
+    episodes: Iterable[EpisodeRow], low: float, high: float, spans: list[Span]
 ) -> float:
-    """Merge episodes clipped to ``[low, high)`` into ``figures.spans``/``codes``; their length."""
-    spans, codes = figures.spans, figures.codes
+    """Append episodes clipped to ``[low, high)`` to ``spans``, merged; their total length."""
     length = 0.0
     current_start = current_end = -1.0
-    for _device, code, start, end in episodes:
+    for _device, start, end in episodes:
         if start < low:
             start = low
         if end is None or end > high:
@@ -142,18 +139,31 @@ def _merge_episodes(
         if start <= current_end:
             if end > current_end:
                 current_end = end
-            if code not in codes[-1].split(CODE_SEPARATOR):
-                codes[-1] = CODE_SEPARATOR.join(sorted((*codes[-1].split(CODE_SEPARATOR), code)))
             continue
         if current_end >= 0:
             spans.append((current_start, current_end))
             length += current_end - current_start
         current_start, current_end = start, end
-        codes.append(code)
     if current_end >= 0:
         spans.append((current_start, current_end))
         length += current_end - current_start
     return length
+
+
+def with_codes(outages: Iterable[Outage], episodes: Iterable[CodedEpisode]) -> list[Outage]:
+    """The outages with the codes of the episodes that make them up."""
+    by_device: dict[str, list[CodedEpisode]] = defaultdict(list)
+    for episode in episodes:
+        by_device[episode[0]].append(episode)
+    coded: list[Outage] = []
+    for outage in outages:
+        codes = {
+            code
+            for _device, code, start, end in by_device[outage.device_id]
+            if start < outage.end and (end is None or end > outage.start)
+        }
+        coded.append(dataclasses.replace(outage, codes=tuple(sorted(codes))))
+    return coded
 
 
 def device_figures(
@@ -172,7 +182,7 @@ def device_figures(
     if low >= high:
         return figures
     figures.monitored_s = high - low
-    down_s = _merge_episodes(episodes, low, high, figures)
+    down_s = _merge_episodes(episodes, low, high, figures.spans)
     down = figures.spans
     # A failure is an outage that began inside the window (not one already running at its start).
     figures.failures = len(down) - (1 if down and down[0][0] <= low else 0)

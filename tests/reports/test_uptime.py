@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from governance.model import Site
 from reports.reading import EpisodeRow, MaintenanceWindow
-from reports.uptime import Window, compute
+from reports.uptime import Window, compute, with_codes
 from tests.api.conftest import build_site
 
 SITE = build_site()
@@ -20,17 +20,28 @@ WINDOW = Window(100.0, 200.0)
 
 
 def _episode(device: str, code: str, start: float, end: float | None) -> EpisodeRow:
-    return (device, code, start, end)
+    """An episode as the sweep reads it (the code is read later, for listed outages only)."""
+    return (device, start, end)
 
 
 def test_overlapping_faults_count_once_and_keep_both_codes() -> None:
     rows = [_episode("light-1", "offline", 110, 130), _episode("light-1", "lamp", 120, 140)]
     figures, totals = compute(SITE, [LIGHT], rows, WINDOW)
     assert figures["light-1"].down_s == 30
-    assert [(o.codes, o.start, o.end) for o in figures["light-1"].outages()] == [
-        (("lamp", "offline"), 110, 140)
-    ]
     assert totals.availability == 0.7
+    coded = [
+        ("light-1", "offline", 110.0, 130.0),
+        ("light-1", "lamp", 120.0, 140.0),
+        ("light-1", "stuck", 140.0, 150.0),  # touches the end: merged into it
+        ("light-1", "old", 50.0, 100.0),  # ended before: another outage
+        ("pipe-1", "burst", 110.0, 120.0),  # another device
+    ]
+    rows_with_touch = [*rows, _episode("light-1", "stuck", 140, 150)]
+    figures, _ = compute(SITE, [LIGHT], rows_with_touch, WINDOW)
+    outages = with_codes(figures["light-1"].outages(), coded)
+    assert [(o.codes, o.start, o.end) for o in outages] == [
+        (("lamp", "offline", "stuck"), 110, 150)
+    ]
 
 
 def test_faults_spanning_the_edges_are_clipped_and_open_ones_run_to_the_end() -> None:
@@ -124,7 +135,7 @@ def _brute_force(
             monitored += 1
             planned = any((w.kind, w.scope_id) in covers and w.start <= t < w.end for w in windows)
             maintenance += planned
-            faulty = any(r[0] == device and r[2] <= t and (r[3] is None or t < r[3]) for r in rows)
+            faulty = any(r[0] == device and r[1] <= t and (r[2] is None or t < r[2]) for r in rows)
             down += faulty and not planned
     return monitored, down, maintenance
 
@@ -140,10 +151,10 @@ def test_sweep_matches_sampling_every_second(
 ) -> None:
     rows: list[EpisodeRow] = sorted(
         (
-            (device, code, float(start), None if span is None else float(start + span))
-            for device, code, start, span in raw
+            (device, float(start), None if span is None else float(start + span))
+            for device, _code, start, span in raw
         ),
-        key=lambda row: (row[0], row[2]),
+        key=lambda row: (row[0], row[1]),
     )
     windows = [
         MaintenanceWindow(kind, sid, float(s), float(s + n)) for (kind, sid), s, n in raw_silences
