@@ -126,7 +126,7 @@ async def _read_all_episodes(
         finally:
             await cursor.close()
     else:
-        async with driver.cursor() as cursor:
+        async with driver.cursor(binary=True) as cursor:
             await cursor.execute(_EPISODES_SQL["postgresql"], params)
             rows = await cursor.fetchall()
     return typing.cast(Sequence[EpisodeRow], rows)
