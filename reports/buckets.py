@@ -6,6 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from reports.errors import InvalidWindowError
+
+#: Most buckets one answer has (ten years of days): a longer window needs a coarser bucket.
+MAX_BUCKETS = 3660
+
 
 class BucketSize(StrEnum):
     """How long one chart bucket is; weeks start on Monday (ISO 8601)."""
@@ -46,6 +51,11 @@ def bucket_edges(
     while boundary < end:
         if boundary > start:
             edges.append(boundary)
+        if len(edges) > MAX_BUCKETS:
+            raise InvalidWindowError(
+                f"the window holds more than {MAX_BUCKETS} {size.value} buckets;"
+                " ask for a shorter window or a coarser bucket"
+            )
         day = _next_day(day, size)
         boundary = _local_midnight(day, zone)
     edges.append(end)

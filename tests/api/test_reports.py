@@ -123,6 +123,7 @@ async def test_type_and_grid_scopes(client: httpx.AsyncClient, history: None) ->
         ({"scope": "street", "start": WINDOW["end"], "end": WINDOW["start"]}, "before end"),
         ({"scope": "street", "start": "2024-05-01T08:00:00"}, "timezone"),
         ({"scope": "street", "bucket": "year"}, "bucket"),
+        ({"scope": "street", "start": "1990-01-01T00:00:00+00:00"}, "coarser bucket"),
     ],
 )
 async def test_bad_uptime_requests_are_422(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from reports.buckets import BucketSize, bucket_edges
+import pytest
+
+from reports.buckets import MAX_BUCKETS, BucketSize, bucket_edges
+from reports.errors import InvalidWindowError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -51,3 +54,11 @@ def test_a_daylight_saving_day_is_23_hours_long() -> None:
     end = start + timedelta(days=3)
     edges = bucket_edges(start, end, BucketSize.DAY, berlin)
     assert edges[2] - edges[1] == timedelta(hours=23)
+
+
+def test_a_window_of_too_many_buckets_is_refused() -> None:
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    end = start + timedelta(days=MAX_BUCKETS + 1)
+    with pytest.raises(InvalidWindowError, match="coarser bucket"):
+        bucket_edges(start, end, BucketSize.DAY, ZoneInfo("UTC"))
+    assert len(bucket_edges(start, end, BucketSize.MONTH, ZoneInfo("UTC"))) > 2
