@@ -21,6 +21,7 @@ from api.metrics.http import HttpMetrics, HttpMetricsMiddleware
 from api.metrics.views import router as metrics_router
 from api.middleware import BodyLimitMiddleware, SafeHeadersMiddleware
 from api.notifications.views import router as notifications_router
+from api.reports.views import router as reports_router
 from api.resources import AppResources, ReadinessProbe
 from api.rosters.views import router as rosters_router
 from api.silences.views import router as silences_router
@@ -160,6 +161,7 @@ def create_app(
     app.include_router(rosters_router)
     app.include_router(escalation_router)
     app.include_router(notifications_router)
+    app.include_router(reports_router)
     app.include_router(stream_router)
     app.include_router(simulation_router)
     app.include_router(board_router)

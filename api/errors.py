@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from alerts import errors as alerts_errors
+from reports.errors import ReportError
 from storage.tsdb.port import TimeSeriesError
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     for family, status_code in DOMAIN_ERROR_STATUS.items():
         app.add_exception_handler(family, _domain_error(status_code))
+    # A report naming an unknown scope id or an empty window: the request's fault.
+    app.add_exception_handler(ReportError, _domain_error(status.HTTP_422_UNPROCESSABLE_CONTENT))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(TimeSeriesError, _timeseries_error)

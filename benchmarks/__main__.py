@@ -19,6 +19,7 @@ from benchmarks.latency import (
     mqtt_baseline,
     silence_to_offline,
 )
+from benchmarks.reports import report_figures
 from benchmarks.servers import mosquitto, postgres
 from benchmarks.storm import (
     postgres_database,
@@ -72,6 +73,7 @@ async def run() -> None:
     print(f"  accepted {accepted} of {THROUGHPUT_MESSAGES}; {points} points to the store")
     await _storm()
     await board_request()
+    await report_figures()
     print(f"\ntotal run time {time.perf_counter() - started:.1f} s")
 
 

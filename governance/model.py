@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from sensors.profiles import Overrides
@@ -103,6 +104,8 @@ class Device:
     # local to the building; without either, the building itself is the group.
     circuit: str | None = None
     edge: str | None = None
+    # When the device joined the site (aware UTC); uptime counts it from then. None: always there.
+    installed_at: datetime | None = None
 
     @property
     def group_id(self) -> str:

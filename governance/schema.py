@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -188,6 +190,8 @@ class DeviceSpec(OverrideSpec):
     location: LocationSpec = LocationSpec()
     circuit: Id | None = None  # root-cause grouping: devices on one circuit of the building
     edge: Id | None = None  # or behind one edge gateway of the building
+    # RFC 3339 with an offset; YAML gives a datetime, a quoted string is parsed (strict=False).
+    installed_at: Annotated[AwareDatetime, Field(strict=False)] | None = None
 
 
 #: Top-level list sections, in the order they are checked, with the singular noun for messages.
@@ -292,6 +296,7 @@ def build_site(specs: SiteSpecs) -> Site:
                     overrides=_overrides(d),
                     circuit=d.circuit,
                     edge=d.edge,
+                    installed_at=d.installed_at.astimezone(UTC) if d.installed_at else None,
                 )
                 for d in specs.devices
             }
@@ -422,6 +427,7 @@ def site_document(site: Site) -> dict[str, Any]:
                 "location": _location_doc(d.location),
                 **_overrides_doc(d.overrides),
                 **{k: v for k, v in (("circuit", d.circuit), ("edge", d.edge)) if v is not None},
+                **({"installed_at": d.installed_at.isoformat()} if d.installed_at else {}),
             }
             for d in site.devices.values()
         ],

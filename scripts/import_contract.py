@@ -85,10 +85,16 @@ CONTRACT: tuple[Component, ...] = (
         (*MODEL, *SENSORS_SHARED),
     ),
     Component(
+        "reports",
+        "service",
+        "uptime, household-hours and team performance computed from the relational history",
+        (*MODEL, *SENSORS_SHARED),
+    ),
+    Component(
         "api",
         "top",
         "FastAPI app: REST, Open311, dashboard, auth; commands go through alerts",
-        ("alerts", *MODEL, *SENSORS_SHARED),
+        ("alerts", "reports", *MODEL, *SENSORS_SHARED),
     ),
     Component(
         "fm.runner",
@@ -105,8 +111,8 @@ CONTRACT: tuple[Component, ...] = (
     Component(
         "benchmarks",
         "tools",
-        "throughput and latency benchmarks (not shipped)",
-        ("alerts", "gateway", *MODEL, *SENSORS_SHARED),
+        "throughput, latency and report-query benchmarks (not shipped)",
+        ("alerts", "gateway", "reports", *MODEL, *SENSORS_SHARED),
     ),
 )
 #: Top-level packages outside the contract: the tests may import anything.

@@ -176,4 +176,8 @@ class Episode(Base):
     # decision gives the episode an order, an incident, or nothing (it ended meanwhile).
     page_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
-    __table_args__ = (Index("ix_episodes_device_started", "device_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_episodes_device_started", "device_id", "started_at"),
+        # Covers the reports' history read (reports/reading.py): the index alone answers it.
+        Index("ix_episodes_history", "device_id", "started_at", "ended_at", "code"),
+    )

@@ -103,6 +103,7 @@ async def test_migrated_schema_has_the_keys_the_service_relies_on(engine: AsyncE
         "ix_work_orders_team_id",
         "ix_episodes_device_started",
         "ix_episodes_page_due_at",  # the grouping decision's due held pages
+        "ix_episodes_history",  # the uptime reports' history read (covering)
     }
     assert schema["version"]["nullable"] is False
 

@@ -1,0 +1,1 @@
+"""Reports over the relational history: uptime, household-hours and team performance."""
