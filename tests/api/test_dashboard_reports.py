@@ -1,10 +1,6 @@
-"""Manager view and device page in Chromium, against STUBBED report and telemetry endpoints.
-
-``/api/v1/uptime``, ``/api/v1/reports/*`` and ``/api/v1/devices/{id}/telemetry`` are built in
-parallel by other helpers of issue 9 (UPTIME and DEV); until they are merged these tests answer
-them with ``page.route`` stubs shaped exactly as agreed (/work/helpers/s3/apis.md). At merge,
-switch them to the real endpoints (seed episodes and telemetry instead of stubbing).
-"""
+"""Manager view and device page in Chromium: with answers of known content routed in by
+``page.route`` (so the figures on screen can be checked exactly), and against the API's real
+report routes."""
 
 from __future__ import annotations
 
@@ -16,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.async_api import Page, Route, expect
 
+from governance.model import Site
 from tests.api.conftest import TOKEN
 from tests.api.dashboard_support import chromium, new_page, served, sign_in
 
@@ -159,11 +156,17 @@ async def test_manager_view_charts_uptime_and_ranks_teams(page: Page, base_url: 
     assert "scope=grid" in url and "id=steel-1" in url
 
 
-async def test_a_missing_report_says_so_and_the_rest_still_shows(page: Page, base_url: str) -> None:
-    await stub(page, "**/api/v1/uptime?*", UPTIME)
-    await sign_in(page, base_url, TOKEN, route="#/manager")
+async def test_the_manager_view_renders_the_real_reports(
+    page: Page, base_url: str, site: Site
+) -> None:
+    # No stubs: the API's own uptime and report routes over the test site's empty history.
+    async with page.expect_response("**/api/v1/reports/teams?*") as teams:
+        await sign_in(page, base_url, TOKEN, route="#/manager")
+    assert (await teams.value).status == 200
     await expect(page.locator("#uptime .chart canvas")).to_have_count(1)
-    await expect(page.locator("#league")).to_contain_text("not available yet")
+    await expect(page.locator('[data-figure="availability"]')).to_have_text("100.00 %")
+    await expect(page.locator("#league-table tbody tr")).to_have_count(len(site.grids))
+    await expect(page.locator("#outage-table tbody tr")).to_have_count(0)
 
 
 async def test_device_page_charts_metrics_and_hides_injection_without_a_fleet(

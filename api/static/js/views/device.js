@@ -79,7 +79,8 @@ export async function render(container, args) {
   const deviceId = args[0] ?? "";
   const draw = async () => {
     const { body: device } = await apiGet(`devices/${encodeURIComponent(deviceId)}`);
-    const metrics = device.latest ? Object.keys(device.latest) : PROFILES[device.type]?.metrics ?? [];
+    // Every numeric metric of the type gets its chart, whether or not it reported lately.
+    const metrics = PROFILES[device.type]?.metrics ?? Object.keys(device.latest ?? {});
     const charts = await Promise.all(metrics.map((metric) => metricChart(device.id, metric)));
     container.replaceChildren(
       h("h2", null, localName(device.name) || device.id),
