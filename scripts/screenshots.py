@@ -4,31 +4,28 @@ Usage: ``.venv/bin/python scripts/screenshots.py [--out docs/screenshots]``
 
 Seeds a fresh SQLite store on the bundled site (a month of closed orders and ended episodes, a
 bad afternoon of open ones, a week of readings of one pipe), serves the app with uvicorn on a
-free loopback port and drives Debian's Chromium (nothing is downloaded). Reports that this
-process does not serve yet (a 404: built by other parts of issue 9) are answered with figures
-computed from the same seeded history, shaped as agreed, so the pictures show real layouts.
+free loopback port and drives Debian's Chromium (nothing is downloaded). Every figure on the
+pictures comes from the API's own routes over that history.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import uvicorn
-from playwright.async_api import Page, Route, async_playwright
+from playwright.async_api import async_playwright
 from pydantic import SecretStr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from screenshot_data import Synthetic, readings, seed_rows  # noqa: E402  (beside this script)
+from screenshot_data import readings, seed_rows  # noqa: E402  (beside this script)
 
 from api.app import create_app  # noqa: E402
 from core.settings import BUNDLED_SITE, Settings  # noqa: E402
@@ -45,35 +42,9 @@ STARTUP_S = 15.0
 SETTLE_SELECTOR_TIMEOUT_MS = 15_000
 
 
-async def _fill_missing(page: Page, synthetic: Synthetic) -> None:
-    """Answer the endpoints this process does not serve yet (404) from the seeded history."""
-
-    async def answer(route: Route) -> None:
-        real = await route.fetch()
-        if real.status != 404:
-            await route.fulfill(response=real)
-            return
-        url = route.request.url
-        if "/telemetry?" in url:
-            device_id = url.split("/devices/")[1].split("/")[0]
-            metric = url.split("metric=")[1].split("&")[0]
-            body: Any = synthetic.telemetry(device_id, metric)
-        elif "/uptime?" in url:
-            body = synthetic.uptime()
-        elif "/reports/households?" in url:
-            body = synthetic.households()
-        else:
-            body = synthetic.teams()
-        await route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
-
-    for pattern in ("**/api/v1/uptime?*", "**/api/v1/reports/*", "**/api/v1/devices/*/telemetry?*"):
-        await page.route(pattern, answer)
-
-
-async def shoot(base_url: str, out: Path, synthetic: Synthetic, chart_device: str) -> None:
+async def shoot(base_url: str, out: Path, crew_member: str, chart_device: str) -> None:
     """Drive Chromium through the four views and save a picture of each."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    crew_member = synthetic.orders[-1].assignee
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=executable, args=["--no-sandbox"]
@@ -92,7 +63,6 @@ async def shoot(base_url: str, out: Path, synthetic: Synthetic, chart_device: st
                     f"localStorage.setItem('fm.language', {language!r});"
                 )
                 page = await context.new_page()
-                await _fill_missing(page, synthetic)
                 await page.goto(base_url + route)
                 await page.wait_for_selector(ready, timeout=SETTLE_SELECTOR_TIMEOUT_MS)
                 await page.screenshot(path=str(out / f"{name}.png"), full_page=True)
@@ -138,9 +108,10 @@ async def main(out: Path) -> None:
                         serving.result()  # it failed to start: say why
                     await asyncio.sleep(0.05)
             port = server.servers[0].sockets[0].getsockname()[1]
-            await shoot(
-                f"http://127.0.0.1:{port}/", out, Synthetic(site, rows, points, now), chart_device
-            )
+            orders = [o for o in rows if isinstance(o, WorkOrder)]
+            crew_member = orders[-1].assignee
+            assert crew_member is not None
+            await shoot(f"http://127.0.0.1:{port}/", out, crew_member, chart_device)
         finally:
             server.should_exit = True
             await serving
