@@ -364,6 +364,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(level: str) -> None:
+    """Log to stderr at ``level``; chatty libraries (and httpx's request URLs) at WARNING."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `fm` console script."""
     args = build_parser().parse_args(argv)
@@ -372,11 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"fm: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for chatty in QUIET_LOGGERS:
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logging(level)
     try:
         args.func(args)
     except ConfigError as exc:
