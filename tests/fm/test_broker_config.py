@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import shutil
 import stat
 import subprocess
@@ -11,14 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import BUNDLED_SITE
+from core.settings import BUNDLED_SITE, Settings
+from fm.broker import OPEN_BROKER_NOTICE, EmbeddedBroker
 from fm.broker_config import BrokerConfigError, Role, write_broker_config
 from fm.broker_config.accounts import read_credentials
 from fm.broker_config.files import ACL_FILE, CREDENTIALS_FILE, PASSWORD_FILE
 from fm.broker_config.mosquitto import hash_password, password_matches
 from fm.cli import main
+from fm.demo import banner
 from governance.loader import load_site
 from governance.model import Site
+from tests.servers.ports import free_port
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +175,18 @@ def test_hashes_round_trip_with_mosquitto_passwd(tmp_path: Path) -> None:
     assert not password_matches("wrong horse", theirs)
     assert ours.split("$")[:3] == theirs.split("$")[:3] == ["", "7", "101"]
     assert len(ours) == len(theirs)
+
+
+@pytest.mark.integration
+async def test_the_embedded_demo_broker_says_it_is_open(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="fm.broker"):
+        async with EmbeddedBroker(host="127.0.0.1", port=free_port()):
+            pass
+    assert [r.getMessage() for r in caplog.records if OPEN_BROKER_NOTICE in r.getMessage()]
+
+
+def test_the_demo_banner_flags_only_the_embedded_broker(site: Site) -> None:
+    embedded = Settings(mqtt_url=None)
+    external = Settings(mqtt_url="mqtt://fm-gateway:pw@broker.example:1883")
+    assert OPEN_BROKER_NOTICE in banner(embedded, token="t", site=site, simulated=0)
+    assert OPEN_BROKER_NOTICE not in banner(external, token="t", site=site, simulated=0)
