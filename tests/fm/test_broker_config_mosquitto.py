@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import getpass
+import json
 import os
 import queue
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -22,13 +26,27 @@ from fm.broker_config.files import DEFAULT_LIMITS
 from governance.loader import load_site
 from governance.model import Site
 from sensors.contract import team_workorders_topic, telemetry_topic
+from tests.e2e.helpers import eventually, start_fm
 from tests.servers.mosquitto import MosquittoServer
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
 
 WAIT_S = 10.0
+GATEWAY_START_S = 40.0
 PREFIX = "fm"
+SMOKE = json.dumps(
+    {
+        "metrics": {
+            "temp_c": 30,
+            "smoke": True,
+            "power_w": 1000,
+            "ports_in_use": 1,
+            "ports_faulted": 0,
+            "breaker_on": True,
+        }
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,3 +228,56 @@ def test_every_service_and_team_account_logs_in(
     team, _ = two_teams(broker.site)
     for username in ("fm-gateway", "fm-api", "fm-alerts", f"team-{team}"):
         connect(broker, clients, username)
+
+
+@pytest.mark.timeout(90)  # an `fm gateway` start (migrations) and a notification, under load
+async def test_a_real_gateway_with_its_account_turns_a_device_alarm_into_a_team_page(
+    broker: SecuredBroker, tmp_path: Path
+) -> None:
+    site = broker.site
+    device = next(d.id for d in site.devices.values() if d.type == "charging_shed")
+    team = site.route(device).team.id
+    server = broker.server
+    env = {
+        **os.environ,
+        "FM_MQTT_URL": f"mqtt://fm-gateway:{broker.passwords['fm-gateway']}@{server.host}:{server.port}",
+        "FM_DATA_DIR": str(tmp_path / "var"),
+        "FM_METRICS_PORT": str(free_port()),
+    }
+    for key in ("FM_SITE_FILE", "FM_DATABASE_URL", "FM_TSDB_URL", "FM_ALERTS_HANDOFF"):
+        env.pop(key, None)
+    log = tmp_path / "gateway.log"
+    gateway = start_fm("gateway", "--migrate", env=env, log=log)
+    try:
+        async with aiomqtt.Client(
+            server.host,
+            server.port,
+            username=f"team-{team}",
+            password=broker.passwords[f"team-{team}"],
+            identifier="crew-phone",
+        ) as crew:
+            await crew.subscribe(team_workorders_topic(team, PREFIX), qos=1)
+
+            async def subscribed() -> bool:
+                assert gateway.poll() is None, log.read_text()
+                return "subscribed to" in log.read_text()
+
+            await eventually(subscribed, within=GATEWAY_START_S, what="the gateway to subscribe")
+            async with aiomqtt.Client(
+                server.host,
+                server.port,
+                username=device,
+                password=broker.passwords[device],
+                identifier=device,
+            ) as shed:
+                await shed.publish(telemetry_topic(device, PREFIX), SMOKE, qos=1)
+
+            async with asyncio.timeout(GATEWAY_START_S):
+                async for message in crew.messages:
+                    assert isinstance(message.payload, bytes)
+                    page = json.loads(message.payload)
+                    assert (page["device_id"], page["fault_code"]) == (device, "smoke")
+                    break
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(timeout=GATEWAY_START_S)
