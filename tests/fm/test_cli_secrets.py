@@ -48,8 +48,11 @@ def robot_url() -> Iterator[str]:
 
 @pytest.fixture
 def restored_logger_levels() -> Iterator[None]:
-    """configure_logging sets library logger levels; put them back for the next tests."""
+    """Library loggers as a fresh process has them (earlier `main()` calls in this session set
+    them), and as they were again afterwards."""
     saved = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
     yield
     for name, level in saved.items():
         logging.getLogger(name).setLevel(level)
