@@ -14,6 +14,9 @@ from fm.topic_guard import ProtocolViolation, TopicGuard
 
 log = logging.getLogger(__name__)
 
+#: The embedded broker lets any client in, to keep the tour zero-setup; production brokers use
+#: `fm broker-config` (docs/broker.md).
+OPEN_BROKER_NOTICE = "embedded broker: open, no authentication — demo only"
 #: A forbidden topic can be 64 KiB long; the log shows its start.
 LOGGED_TOPIC_CHARS = 200
 
@@ -111,7 +114,8 @@ class EmbeddedBroker:
         except Exception as exc:
             raise EmbeddedBrokerError(str(exc), bind=self.bind) from exc
         self._broker = broker
-        log.info("embedded MQTT broker listening on %s", self.bind)
+        # Said at every start: devices on this broker need no credentials (docs/broker.md).
+        log.warning("%s (listening on %s)", OPEN_BROKER_NOTICE, self.bind)
         return self
 
     async def __aexit__(

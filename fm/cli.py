@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from core.settings import Settings
+from fm.broker_config import command as broker_config
+from fm.broker_config.files import DEFAULT_LIMITS
 from fm.errors import StartupError
 from governance.loader import SiteError, load_site
 from governance.model import Site
@@ -26,7 +28,11 @@ log = logging.getLogger("fm")
 EXIT_CONFIG = 2
 EXIT_STARTUP = 3
 #: Libraries whose INFO lines drown out the service's own.
-QUIET_LOGGERS = ("alembic", "amqtt", "transitions", "sensors.client", "httpx")
+#: httpx logs every request URL at INFO, and a robot's URL carries its key: never below WARNING.
+QUIET_LOGGERS = ("alembic", "amqtt", "transitions", "sensors.client", "httpx", "httpcore")
+#: For commands that use no secret (`fm site check`, `fm broker-config`, the log level): a bad
+#: FM_ADMIN_TOKEN is for the commands that use it to refuse, not these.
+WITHOUT_SECRETS: dict[str, object] = {"admin_token": None}
 
 
 class ConfigError(Exception):
@@ -224,13 +230,29 @@ def _migrate(run: Callable[[str], Coroutine[Any, Any, None]]) -> None:
 
 def cmd_site_check(args: argparse.Namespace) -> None:
     """Validate a site file and summarise it."""
-    path: Path = args.file or load_settings().site_file
+    path: Path = args.file or load_settings(**WITHOUT_SECRETS).site_file
     site = load_site_or_fail(path)
     print(
         f"{path}: ok — {site.street.name}: {len(site.communities)} communities, "
         f"{len(site.grids)} grids, {len(site.buildings)} buildings, {len(site.devices)} devices, "
         f"{len(site.teams)} teams, {len(site.departments)} departments"
     )
+
+
+def cmd_broker_config(args: argparse.Namespace) -> None:
+    """Mosquitto config, password file, ACL and credentials.csv from the site file."""
+    from fm.broker_config import BrokerConfigError, write_broker_config
+    from fm.broker_config.command import layout_of, summary
+
+    settings = load_settings(**WITHOUT_SECRETS)
+    site = load_site_or_fail(args.site or settings.site_file)
+    try:
+        files = write_broker_config(
+            site, args.out, prefix=settings.mqtt_prefix, layout=layout_of(args, DEFAULT_LIMITS)
+        )
+    except (BrokerConfigError, OSError) as exc:
+        raise ConfigError(f"broker-config: {exc}") from exc
+    print(summary(files))
 
 
 def _safe_url(url: str) -> str:
@@ -332,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     downgrade.add_argument("revision", help="e.g. 0007_merge (name it: merges make -1 ambiguous)")
     downgrade.set_defaults(func=cmd_db_downgrade)
 
+    broker_config.add_parser(commands, cmd_broker_config, limits=DEFAULT_LIMITS)
+
     site = commands.add_parser("site", help="site file")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
     check = site_commands.add_parser("check", help="validate a site file")
@@ -340,19 +364,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `fm` console script."""
-    args = build_parser().parse_args(argv)
-    try:
-        level = args.log_level or load_settings().log_level
-    except ConfigError as exc:
-        print(f"fm: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+def configure_logging(level: str) -> None:
+    """Log to stderr at ``level``; chatty libraries (and httpx's request URLs) at WARNING."""
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     for chatty in QUIET_LOGGERS:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `fm` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        level = args.log_level or load_settings(**WITHOUT_SECRETS).log_level
+    except ConfigError as exc:
+        print(f"fm: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(level)
     try:
         args.func(args)
     except ConfigError as exc:

@@ -17,7 +17,7 @@ from alerts.metrics.parts import IntakeCollector
 from core.clock import utcnow
 from core.mqtt import broker_address
 from core.settings import Settings
-from fm.broker import EmbeddedBroker
+from fm.broker import OPEN_BROKER_NOTICE, EmbeddedBroker
 from fm.crews import SimulatedCrews, load_crew_plan
 from fm.history import HistorySource, load_history_plan, seed_history
 from fm.runner import AlertsParts, Stores, alerts_intake, open_stores, point_spool, serve_api
@@ -75,6 +75,7 @@ def banner(settings: Settings, *, token: str, site: Site, simulated: int) -> str
             f"  admin token   {token}",
             f"  MQTT broker   mqtt://{mqtt.host}:{mqtt.port}   "
             f"(topics {settings.mqtt_prefix}/<device>/telemetry|event|status)",
+            *([f"                {OPEN_BROKER_NOTICE}"] if not settings.mqtt_url else []),
             f"  data          {settings.data_dir.resolve()}",
             "  Ctrl-C stops everything.",
             "",

@@ -52,7 +52,9 @@ def masked(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    query = urlencode([(name, MASK) for name, _ in parse_qsl(parts.query, keep_blank_values=True)])
+    pairs = [(name, MASK) for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    # ``*`` is legal in a query, so the mask stays readable (``key=***``, not ``%2A%2A%2A``).
+    query = urlencode(pairs, safe=MASK)
     return urlunsplit(parts._replace(query=query, fragment=""))
 
 

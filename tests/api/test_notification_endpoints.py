@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.orders.raising import handle_event
+from api.notifications.schemas import masked
 from core.events import DeviceEvent, EventSource
 from governance.model import Site
 from sensors.catalogue import Severity
@@ -34,7 +35,7 @@ async def test_create_list_delete_without_leaking_secrets(client: httpx.AsyncCli
     )
     listed = (await client.get(ENDPOINTS)).json()
     assert [e["id"] for e in listed] == [created.json()["id"], hook.json()["id"]]
-    assert listed[0]["url"] == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=%2A%2A%2A"
+    assert listed[0]["url"] == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***"
     assert (listed[0]["has_secret"], listed[1]["has_secret"]) == (False, True)
     assert "robot-key-123" not in created.text + hook.text + str(listed)
     assert "a-long-hmac-secret" not in hook.text + str(listed)
@@ -44,6 +45,21 @@ async def test_create_list_delete_without_leaking_secrets(client: httpx.AsyncCli
     assert [e["id"] for e in (await client.get(ENDPOINTS)).json()] == [hook.json()["id"]]
     missing = await client.delete(f"{ENDPOINTS}/{created.json()['id']}")
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://oapi.dingtalk.com/robot/send?access_token=t0k3n&timestamp=1&sign=a%2Bb",
+            "https://oapi.dingtalk.com/robot/send?access_token=***&timestamp=***&sign=***",
+        ),
+        ("https://ops.example.org/hook?a%20key=v#frag", "https://ops.example.org/hook?a+key=***"),
+        ("https://ops.example.org/hook", "https://ops.example.org/hook"),
+    ],
+)
+def test_the_mask_reads_as_stars_and_hides_every_query_value(url: str, shown: str) -> None:
+    assert masked(url) == shown
 
 
 @pytest.mark.parametrize(
