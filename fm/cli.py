@@ -8,19 +8,19 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
-
-from core.settings import Settings
+from fm.admin_commands import (
+    cmd_broker_config,
+    cmd_db_downgrade,
+    cmd_db_upgrade,
+    cmd_site_check,
+)
 from fm.broker_config import command as broker_config
 from fm.broker_config.files import DEFAULT_LIMITS
+from fm.cli_support import WITHOUT_SECRETS, ConfigError, load_settings, load_site_or_fail
 from fm.errors import StartupError
-from governance.loader import SiteError, load_site
-from governance.model import Site
 from sensors.street_life import BUNDLED_LIFE
 
 log = logging.getLogger("fm")
@@ -30,40 +30,6 @@ EXIT_STARTUP = 3
 #: Libraries whose INFO lines drown out the service's own.
 #: httpx logs every request URL at INFO, and a robot's URL carries its key: never below WARNING.
 QUIET_LOGGERS = ("alembic", "amqtt", "transitions", "sensors.client", "httpx", "httpcore")
-#: For commands that use no secret (`fm site check`, `fm broker-config`, the log level): a bad
-#: FM_ADMIN_TOKEN is for the commands that use it to refuse, not these.
-WITHOUT_SECRETS: dict[str, object] = {"admin_token": None}
-
-
-class ConfigError(Exception):
-    """Settings or site file are unusable; the message says what to fix."""
-
-
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with a readable error instead of a traceback."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = "\n".join(f"  {_settings_problem(err)}" for err in exc.errors())
-        raise ConfigError(f"bad settings:\n{problems}") from exc
-
-
-def _settings_problem(error: ErrorDetails) -> str:
-    """One settings error, naming its FM_* variable once (checks across fields name their own)."""
-    message = error["msg"].removeprefix("Value error, ")
-    field = "_".join(str(part) for part in error["loc"])
-    if not field:
-        return message
-    variable = f"FM_{field.upper()}"
-    return message if message.startswith(variable) else f"{variable}: {message}"
-
-
-def load_site_or_fail(path: Path) -> Site:
-    """The site file, or a ConfigError listing every problem with its line."""
-    try:
-        return load_site(path)
-    except SiteError as exc:
-        raise ConfigError(str(exc)) from exc
 
 
 def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -197,69 +163,6 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         )
     except (SimulationError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
-
-
-def cmd_db_upgrade(args: argparse.Namespace) -> None:
-    """Apply the relational schema migrations up to a revision (never back)."""
-    from storage.relational.migrate import upgrade_database
-
-    _migrate(lambda url: upgrade_database(url, args.revision))
-
-
-def cmd_db_downgrade(args: argparse.Namespace) -> None:
-    """Take the relational schema back to an older revision (drops what newer ones added)."""
-    from storage.relational.migrate import downgrade_database
-
-    _migrate(lambda url: downgrade_database(url, args.revision))
-
-
-def _migrate(run: Callable[[str], Coroutine[Any, Any, None]]) -> None:
-    """Run one migration command and print the revision the database is at afterwards."""
-    from storage.relational.migrate import MigrationError, current_revisions
-
-    settings = load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.effective_database_url
-    try:
-        asyncio.run(run(url))
-        revisions = ", ".join(current_revisions(url)) or "none (empty)"
-    except MigrationError as exc:
-        raise StartupError(str(exc)) from exc
-    print(f"database at revision {revisions}: {_safe_url(url)}")
-
-
-def cmd_site_check(args: argparse.Namespace) -> None:
-    """Validate a site file and summarise it."""
-    path: Path = args.file or load_settings(**WITHOUT_SECRETS).site_file
-    site = load_site_or_fail(path)
-    print(
-        f"{path}: ok — {site.street.name}: {len(site.communities)} communities, "
-        f"{len(site.grids)} grids, {len(site.buildings)} buildings, {len(site.devices)} devices, "
-        f"{len(site.teams)} teams, {len(site.departments)} departments"
-    )
-
-
-def cmd_broker_config(args: argparse.Namespace) -> None:
-    """Mosquitto config, password file, ACL and credentials.csv from the site file."""
-    from fm.broker_config import BrokerConfigError, write_broker_config
-    from fm.broker_config.command import layout_of, summary
-
-    settings = load_settings(**WITHOUT_SECRETS)
-    site = load_site_or_fail(args.site or settings.site_file)
-    try:
-        files = write_broker_config(
-            site, args.out, prefix=settings.mqtt_prefix, layout=layout_of(args, DEFAULT_LIMITS)
-        )
-    except (BrokerConfigError, OSError) as exc:
-        raise ConfigError(f"broker-config: {exc}") from exc
-    print(summary(files))
-
-
-def _safe_url(url: str) -> str:
-    """A database URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _fault_arg(value: str) -> tuple[str, str]:
