@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from playwright.async_api import Page, Route, expect
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from governance.model import Site
+from storage.relational.models import Episode
 from tests.api.conftest import TOKEN
 from tests.api.dashboard_support import chromium, new_page, served, sign_in
 
@@ -167,6 +170,34 @@ async def test_the_manager_view_renders_the_real_reports(
     await expect(page.locator('[data-figure="availability"]')).to_have_text("100.00 %")
     await expect(page.locator("#league-table tbody tr")).to_have_count(len(site.grids))
     await expect(page.locator("#outage-table tbody tr")).to_have_count(0)
+
+
+async def test_an_outage_in_the_history_shows_in_the_manager_view(
+    page: Page, base_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # A three-hour burst two days ago, as the alerts side records it: an ended episode.
+    started = datetime.now(UTC) - timedelta(days=2)
+    async with sessions.begin() as session:
+        session.add(
+            Episode(
+                device_id="light-1",
+                code="short_circuit",
+                severity="major",
+                source="rule",
+                detail="",
+                started_at=started,
+                ended_at=started + timedelta(hours=3),
+            )
+        )
+    await sign_in(page, base_url, TOKEN, route="#/manager")
+
+    outages = page.locator("#outage-table tbody tr")
+    await expect(outages).to_have_count(1)
+    await expect(outages.nth(0)).to_contain_text("Stair light 1")
+    await expect(outages.nth(0)).to_contain_text("3.0 h")
+    availability = page.locator('[data-figure="availability"]')
+    await expect(availability).not_to_have_text("100.00 %")
+    await expect(page.locator("#uptime .chart canvas")).to_have_count(1)
 
 
 async def test_device_page_charts_metrics_and_hides_injection_without_a_fleet(
