@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.committing import BatchCommitter
 from alerts.errors import OpenOrderConflictError
-from alerts.handling import AlertHandler, BatchHandler, IntakeStats, note_commit
-from core.backoff import Backoff
+from alerts.handling import BatchHandler
 from core.clock import Clock, utcnow
 from core.events import AnyEvent, OnCommitted
 from core.settings import Settings
@@ -54,7 +52,7 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError | OSError | TimeoutError | ConnectionError)
 
 
-class EventIntake:
+class EventIntake(BatchCommitter):
     """Bounded queue + group commit of device events; use as ``async with EventIntake(...)``."""
 
     def __init__(
@@ -66,12 +64,9 @@ class EventIntake:
         clock: Clock = utcnow,
         handler: BatchHandler | None = None,
     ) -> None:
-        self._sessions = sessions
-        self._clock = clock
-        self._handler = handler or AlertHandler(site=site, settings=settings)
-        self._batch_max = settings.alerts_batch_max
-        self._retry_initial_s = settings.alerts_retry_initial_s
-        self._retry_max_s = settings.alerts_retry_max_s
+        super().__init__(
+            sessions=sessions, site=site, settings=settings, clock=clock, handler=handler
+        )
         self._drain_timeout_s = settings.alerts_drain_timeout_s
         self._queue: asyncio.Queue[_Handover] = asyncio.Queue(maxsize=settings.alerts_queue_max)
         self._tickets = 0
@@ -79,7 +74,6 @@ class EventIntake:
         self._progress = asyncio.Condition()
         self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.stats = IntakeStats()
 
     # Producer side -----------------------------------------------------------------------------
 
@@ -170,35 +164,17 @@ class EventIntake:
     async def _commit_retrying(self, batch: list[_Handover]) -> Exception | None:
         """Commit ``batch``, waiting out a store that does not answer; None once it committed,
         else the failure that waiting will not fix."""
-        backoff = Backoff(initial_s=self._retry_initial_s, max_s=self._retry_max_s)
+        backoff = self._backoff()
         while True:
             try:
-                await self._transaction(batch)
+                async with self._transaction([item.event for item in batch]):
+                    pass  # the handler's work is the whole transaction
                 return None
             except Exception as exc:
                 if not is_outage(exc):
                     return exc
-                self._note_retry(len(batch), exc)
+                self._note_retry(f"committing {len(batch)} events", exc)
                 await asyncio.sleep(backoff.next_delay())
-
-    def _note_retry(self, size: int, exc: BaseException) -> None:
-        self.stats.retries += 1
-        # The 1st, 2nd, 4th … retry are logged: visible, and an outage cannot drown the log.
-        if self.stats.retries & (self.stats.retries - 1) == 0:
-            log.warning(
-                "alerts: committing %d events failed (%s); %d events waiting, retrying",
-                size,
-                exc,
-                self.stats.backlog,
-            )
-
-    async def _transaction(self, batch: Sequence[_Handover]) -> None:
-        started = time.perf_counter()
-        # Counted into a scratch copy: a transaction that fails and is retried counts once.
-        counts = IntakeStats()
-        async with self._sessions.begin() as session:
-            await self._handler(session, [item.event for item in batch], self._clock(), counts)
-        note_commit(self.stats, counts, time.perf_counter() - started)
 
 
 def _run_callback(callback: Callback) -> None:

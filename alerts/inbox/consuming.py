@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from types import TracebackType
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.handling import AlertHandler, BatchHandler, IntakeStats, note_commit
+from alerts.committing import BatchCommitter
+from alerts.handling import BatchHandler
 from alerts.intake import is_outage
-from core.backoff import Backoff
 from core.clock import Clock, utcnow
 from core.event_codec import EventCodecError, decode_event
 from core.settings import Settings
@@ -43,7 +42,7 @@ class _TakenMeanwhile(Exception):
     """Rolls back a round whose rows another consumer removed first."""
 
 
-class InboxConsumer:
+class InboxConsumer(BatchCommitter):
     """Handles the inbox until left; use as ``async with InboxConsumer(...)``."""
 
     def __init__(
@@ -55,15 +54,11 @@ class InboxConsumer:
         clock: Clock = utcnow,
         handler: BatchHandler | None = None,
     ) -> None:
-        self._sessions = sessions
-        self._clock = clock
-        self._handler = handler or AlertHandler(site=site, settings=settings)
-        self._batch_max = settings.alerts_batch_max
+        super().__init__(
+            sessions=sessions, site=site, settings=settings, clock=clock, handler=handler
+        )
         self._poll_s = settings.alerts_inbox_poll_s
-        self._retry_initial_s = settings.alerts_retry_initial_s
-        self._retry_max_s = settings.alerts_retry_max_s
         self._task: asyncio.Task[None] | None = None
-        self.stats = IntakeStats()
 
     async def __aenter__(self) -> InboxConsumer:
         if self._task is not None:
@@ -98,7 +93,7 @@ class InboxConsumer:
             except Exception as exc:
                 if not is_outage(exc):
                     raise
-                self._note_retry(exc)
+                self._note_retry("reading the inbox", exc)
                 await asyncio.sleep(backoff.next_delay())
                 continue
             backoff = self._backoff()
@@ -129,21 +124,17 @@ class InboxConsumer:
             return [(row_id, payload) for row_id, payload in (await session.execute(query)).all()]
 
     async def _commit(self, rows: Sequence[Row]) -> None:
-        started = time.perf_counter()
-        counts = IntakeStats()
         events = [decode_event(payload) for _, payload in rows]
         try:
-            async with self._sessions.begin() as session:
+            async with self._transaction(events) as session:
                 await _take_turn(session)
                 removed = await session.execute(
                     delete(InboxEvent).where(InboxEvent.id.in_([row_id for row_id, _ in rows]))
                 )
                 if removed.rowcount != len(rows):  # type: ignore[attr-defined]
                     raise _TakenMeanwhile
-                await self._handler(session, events, self._clock(), counts)
         except _TakenMeanwhile:
             return  # another replica handled these rows: this round rolled back, changing nothing
-        note_commit(self.stats, counts, time.perf_counter() - started)
 
     async def _one_by_one(self, rows: Sequence[Row]) -> None:
         for row in rows:
@@ -164,15 +155,6 @@ class InboxConsumer:
                 .where(InboxEvent.id == row[0])
                 .values(failed_at=self._clock(), error=f"{type(exc).__name__}: {exc}")
             )
-
-    def _backoff(self) -> Backoff:
-        return Backoff(initial_s=self._retry_initial_s, max_s=self._retry_max_s)
-
-    def _note_retry(self, exc: BaseException) -> None:
-        self.stats.retries += 1
-        # The 1st, 2nd, 4th … retry are logged: visible, and an outage cannot drown the log.
-        if self.stats.retries & (self.stats.retries - 1) == 0:
-            log.warning("alerts: reading the inbox failed (%s); retrying", exc)
 
 
 async def _take_turn(session: AsyncSession) -> None:
