@@ -52,3 +52,15 @@ def start_fm(
             stderr=subprocess.STDOUT,
             text=True,
         )
+
+
+def fm_db_upgrade(env: dict[str, str]) -> None:
+    """`fm db upgrade` as its own process, as the compose `migrate` service runs it."""
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "fm", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr

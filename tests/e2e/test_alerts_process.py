@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
-from tests.e2e.helpers import eventually, mosquitto_pub, start_fm
+from tests.e2e.helpers import eventually, fm_db_upgrade, mosquitto_pub, start_fm
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -86,14 +85,7 @@ def fleet(mosquitto: Any, postgres_url: str, influxdb_url: str, tmp_path: Path) 
         "FM_ALERTS_HANDOFF": "inbox",
     }
     env.pop("FM_SITE_FILE", None)
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "fm", "db", "upgrade"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert upgrade.returncode == 0, upgrade.stderr
+    fm_db_upgrade(env)
     running = Fleet(env, tmp_path)
     try:
         yield running

@@ -8,8 +8,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from gateway.partition import Partition
 from governance.loader import load_site
 from storage.relational.db import create_engine, session_factory
 from storage.relational.models import WorkOrder
-from tests.e2e.helpers import eventually, start_fm
+from tests.e2e.helpers import eventually, fm_db_upgrade, start_fm
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -52,14 +50,7 @@ async def test_each_device_is_handled_by_exactly_one_of_two_gateways(
         "FM_DATA_DIR": str(tmp_path / "var"),
     }
     base.pop("FM_SITE_FILE", None)
-    upgrade = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "fm", "db", "upgrade"],
-        env=base,
-        capture_output=True,
-        timeout=60,
-    )
-    assert upgrade.returncode == 0, upgrade.stderr
+    await asyncio.to_thread(fm_db_upgrade, base)
     envs = {i: {**base, "FM_METRICS_PORT": str(free_port())} for i in (1, 2)}
     gateways = {
         i: start_fm("gateway", "--partition", f"{i}/2", env=envs[i], log=tmp_path / f"gw{i}.log")

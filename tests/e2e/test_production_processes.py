@@ -8,8 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pytest
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
 from tests.alerts.receiver import HttpReceiver
-from tests.e2e.helpers import eventually, mosquitto_pub, start_fm
+from tests.e2e.helpers import eventually, fm_db_upgrade, mosquitto_pub, start_fm
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -52,14 +50,7 @@ def environment(
 
 @pytest.fixture
 def processes(environment: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]:
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "fm", "db", "upgrade"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert upgrade.returncode == 0, upgrade.stderr
+    fm_db_upgrade(environment)
     gateway = start_fm("gateway", env=environment, log=tmp_path / "gateway.log")
     api = start_fm("api", env=environment, log=tmp_path / "api.log")
     running = {"gateway": gateway, "api": api, "env": environment, "logs": tmp_path}

@@ -10,8 +10,6 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ import pytest
 from core.settings import BUNDLED_SITE
 from governance.loader import load_site
 from storage.tsdb.influx import InfluxV1TimeSeries
-from tests.e2e.helpers import eventually, start_fm
+from tests.e2e.helpers import eventually, fm_db_upgrade, start_fm
 from tests.servers.influxdb import restarted, running_influxdb
 from tests.servers.ports import free_port
 
@@ -60,14 +58,7 @@ async def test_alarms_pass_a_stopped_influxdb_and_spooled_points_survive_a_crash
             "FM_METRICS_PORT": str(free_port()),
         }
         env.pop("FM_SITE_FILE", None)
-        upgrade = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "fm", "db", "upgrade"],
-            env=env,
-            capture_output=True,
-            timeout=60,
-        )
-        assert upgrade.returncode == 0, upgrade.stderr
+        await asyncio.to_thread(fm_db_upgrade, env)
         gateway = start_fm("gateway", env=env, log=tmp_path / "gateway-1.log")
         spool = tmp_path / "var" / "spool" / "fm-gateway.points"
         try:

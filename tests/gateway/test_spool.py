@@ -4,8 +4,6 @@ are acknowledged; the file empties once the store has them, and a restart writes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 from core.settings import Settings
@@ -14,7 +12,8 @@ from gateway.decode import Reading
 from gateway.spool import PointSpool
 from gateway.stats import GatewayStats
 from gateway.writer import TelemetryWriter
-from storage.tsdb.port import Aggregate, Point, Sample
+from storage.tsdb.port import Point
+from tests.gateway.fakes import MemoryStore
 from tests.gateway.waiting import until
 
 SETTINGS = Settings(
@@ -25,41 +24,6 @@ SETTINGS = Settings(
     tsdb_retry_max_s=0.05,
     tsdb_shutdown_grace_s=0.1,
 )
-
-
-class SwitchableStore:
-    """A store that refuses writes and pings while ``down`` (unit tests of the writer only)."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.points: dict[tuple[str, str, float], float] = {}
-
-    async def open(self) -> None:
-        """Nothing to open."""
-
-    async def close(self) -> None:
-        """Nothing to close."""
-
-    async def ping(self) -> bool:
-        return not self.down
-
-    async def write(self, points: Sequence[Point]) -> None:
-        if self.down:
-            raise ConnectionError("store is down")
-        for p in points:
-            self.points[(p.device_id, p.metric, p.ts)] = p.value
-
-    async def read(
-        self,
-        *,
-        device_id: str,
-        metric: str,
-        start: datetime,
-        end: datetime,
-        aggregate: Aggregate | None = None,
-        every_s: float | None = None,
-    ) -> list[Sample]:
-        raise NotImplementedError
 
 
 def reading(n: int) -> Reading:
@@ -80,7 +44,7 @@ def test_points_read_back_exactly_and_a_torn_line_is_skipped(tmp_path: Path) -> 
 async def test_messages_are_acknowledged_from_the_spool_while_the_store_is_down(
     tmp_path: Path,
 ) -> None:
-    store, stats = SwitchableStore(), GatewayStats()
+    store, stats = MemoryStore(), GatewayStats()
     spool = PointSpool(tmp_path / "gw.points")
     writer = TelemetryWriter.from_settings(SETTINGS, store=store, stats=stats, spool=spool)
     acked: list[int] = []
@@ -92,7 +56,7 @@ async def test_messages_are_acknowledged_from_the_spool_while_the_store_is_down(
             writer.add(reading(n), receipt)
             receipt.release()  # the message's own handling is done
         await until(lambda: len(acked) == 30, "every message acknowledged from the spool")
-        assert store.points == {} and stats.points_spooled == 60
+        assert store.points == [] and stats.points_spooled == 60
         assert len(spool.load()) == 60
         await writer.written_through(writer.appended)  # a checkpoint may go ahead now
 
@@ -108,7 +72,7 @@ async def test_messages_are_acknowledged_from_the_spool_while_the_store_is_down(
 async def test_a_gateway_stopped_during_an_outage_writes_its_spool_on_the_next_start(
     tmp_path: Path,
 ) -> None:
-    store, spool = SwitchableStore(), PointSpool(tmp_path / "gw.points")
+    store, spool = MemoryStore(), PointSpool(tmp_path / "gw.points")
     store.down = True
     first_stats = GatewayStats()
     first = TelemetryWriter.from_settings(SETTINGS, store=store, stats=first_stats, spool=spool)
@@ -129,11 +93,11 @@ async def test_a_gateway_stopped_during_an_outage_writes_its_spool_on_the_next_s
     second.close()
     await running
     assert spool.load() == []
-    assert store.points[("shed-1", "temp_c", reading(3).ts)] == 3.1
+    assert Point("shed-1", "temp_c", reading(3).ts, 3.1) in store.points
 
 
 async def test_without_a_spool_messages_wait_for_the_store(tmp_path: Path) -> None:
-    store, stats = SwitchableStore(), GatewayStats()
+    store, stats = MemoryStore(), GatewayStats()
     writer = TelemetryWriter.from_settings(SETTINGS, store=store, stats=stats)
     acked: list[int] = []
     running = asyncio.create_task(writer.run())
