@@ -118,3 +118,36 @@ def test_inject_without_a_demo_says_so(env: dict[str, str]) -> None:
     result = fm_simulate(env, "inject", DEVICE, "leak")
     assert result.returncode == 2
     assert "no demo answers" in result.stderr
+
+
+async def test_without_the_simulated_fleet_nothing_is_seeded_or_injected(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # FM_SIMULATE=false: the demo is for real devices; no history, no street life, no fleet.
+    quiet = {**env, "FM_SIMULATE": "false"}
+    log = tmp_path / "real-devices.log"
+    process = start_fm("demo", "--history-days", "2", env=quiet, log=log)
+    base = f"http://127.0.0.1:{env['FM_HTTP_PORT']}"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=5) as client:
+
+            async def ready() -> bool:
+                assert process.poll() is None, log.read_text()
+                try:
+                    return (await client.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, within=STARTUP_S, interval=0.2, what="the demo to be ready")
+            orders = await client.get("/api/v1/workorders")
+            assert orders.json() == []
+            injected = await client.post(
+                "/api/v1/simulation/faults",
+                json={"device_id": DEVICE, "code": "leak", "action": "inject"},
+            )
+            assert injected.status_code == 404
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=SHUTDOWN_S) == 0
+    assert "history:" not in log.read_text()
