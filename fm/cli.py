@@ -115,7 +115,7 @@ def cmd_gateway(args: argparse.Namespace) -> None:
     site = load_site_or_fail(settings.site_file)
 
     async def main(stop: asyncio.Event) -> None:
-        async with open_stores(settings, migrate=args.migrate) as stores:
+        async with open_stores(settings, migrate=args.migrate, site=site) as stores:
             await run_ingestion(
                 settings=settings, site=site, stores=stores, stop=stop, partition=partition
             )
