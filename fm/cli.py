@@ -1,4 +1,5 @@
-"""The `fm` command: demo, gateway, alerts, api, simulate, db upgrade/downgrade, site check."""
+"""The `fm` command: demo, gateway, alerts, api, simulate, db upgrade/downgrade, tsdb migrate,
+site check."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from core.settings import Settings
 from fm.errors import StartupError
+from fm.tsdb_cli import add_tsdb_commands
 from governance.loader import SiteError, load_site
 from governance.model import Site
 from sensors.street_life import BUNDLED_LIFE
@@ -331,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     downgrade.add_argument("revision", help="e.g. 0007_merge (name it: merges make -1 ambiguous)")
     downgrade.set_defaults(func=cmd_db_downgrade)
+
+    add_tsdb_commands(commands)
 
     site = commands.add_parser("site", help="site file")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")

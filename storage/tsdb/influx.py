@@ -62,6 +62,7 @@ class _Series:
 
     statement: int
     tags: dict[str, str]
+    columns: list[str]
     rows: list[list[Any]]
 
 
@@ -301,6 +302,14 @@ class InfluxV1TimeSeries:
                         device[metric] = sample
         return latest
 
+    async def query_series(
+        self, statement: str, *, post: bool = False
+    ) -> list[tuple[list[str], list[list[Any]]]]:
+        """Run InfluxQL (``epoch=u``): the columns and rows of each series of the answer."""
+        return [
+            (series.columns, series.rows) for series in await self._answers(statement, post=post)
+        ]
+
     async def _ensure_policies(self) -> None:
         """Raw points in ``fm_raw`` (the default policy, so plain queries find them), the
         rollups in policies of their own; durations follow the settings."""
@@ -373,7 +382,12 @@ class InfluxV1TimeSeries:
                     raise TimeSeriesError(f"query failed: {result['error']}", store=self._store)
                 statement = int(result.get("statement_id", 0))
                 answer.extend(
-                    _Series(statement, dict(series.get("tags") or {}), series.get("values", []))
+                    _Series(
+                        statement,
+                        dict(series.get("tags") or {}),
+                        list(series.get("columns", [])),
+                        series.get("values", []),
+                    )
                     for series in result.get("series", ())
                 )
         return answer

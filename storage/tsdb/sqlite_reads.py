@@ -117,15 +117,17 @@ def select_points(
 
 
 def rollup_width(every_us: int) -> int | None:
-    """The widest rollup no wider than ``every_us`` buckets (None: use raw points).
+    """The widest rollup whose buckets tile ``every_us`` exactly, else the widest no wider
+    than ``every_us`` (None: use raw points).
 
-    When ``every_us`` is a multiple of it the answer is exact; otherwise a rollup bucket that
-    straddles a bucket boundary counts wholly in the bucket holding its start.
+    Tiled buckets are exact; otherwise a rollup bucket that straddles a bucket boundary counts
+    wholly in the bucket holding its start (at most one rollup width off at each edge).
     """
-    for width in (HOUR_US, MINUTE_US):
-        if every_us >= width:
+    widths = (HOUR_US, MINUTE_US)
+    for width in widths:
+        if every_us % width == 0:
             return width
-    return None
+    return next((width for width in widths if every_us >= width), None)
 
 
 def select_buckets(
