@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from benchmarks.latency import (
     silence_to_offline,
 )
 from benchmarks.servers import mosquitto, postgres
+from benchmarks.stores import run_stores
 from benchmarks.storm import (
     postgres_database,
     sqlite_url,
@@ -35,6 +37,11 @@ ORDER_SAMPLES = int(os.environ.get("FM_BENCH_ORDER_SAMPLES", "200"))
 THROUGHPUT_MESSAGES = int(os.environ.get("FM_BENCH_MESSAGES", "100000"))
 # Long enough that the flood outlasts the storm even when the storm gets few turns.
 STORM_FLOOD_MESSAGES = int(os.environ.get("FM_BENCH_STORM_MESSAGES", "200000"))
+# The stores on their own: the embedded write rate over >= 2 M points, a measured day of a share
+# of the demo fleet (scaled up), and the InfluxDB adapter against a direct writer.
+STORE_POINTS = int(os.environ.get("FM_BENCH_STORE_POINTS", "2500000"))
+INFLUX_POINTS = int(os.environ.get("FM_BENCH_INFLUX_POINTS", "1000000"))
+DAY_SHARE = float(os.environ.get("FM_BENCH_DAY_SHARE", "0.25"))
 
 
 async def run() -> None:
@@ -70,7 +77,12 @@ async def run() -> None:
     )
     print(f"  accepted {accepted} of {THROUGHPUT_MESSAGES}; {points} points to the store")
     await _storm()
+    await _stores()
     print(f"\ntotal run time {time.perf_counter() - started:.1f} s")
+
+
+async def _stores() -> None:
+    await run_stores(points=STORE_POINTS, influx_points=INFLUX_POINTS, day_share=DAY_SHARE)
 
 
 async def _storm() -> None:
@@ -137,7 +149,8 @@ async def _storm_figures(store: str, one_by_one_url: str, intake_url: str, inbox
 
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(run())
+    # `python -m benchmarks stores` runs the store figures alone.
+    asyncio.run(_stores() if sys.argv[1:] == ["stores"] else run())
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Time-series store in a SQLite file: the embedded default (`fm demo`, one machine).
 
 Points live in time-partitioned chunk tables with per-minute and per-hour rollups and a
-``latest`` table (see ``sqlite_layout``). sqlite3 is blocking, so every call runs off the event
-loop: writes on one dedicated thread and connection (SQLite has a single writer anyway, and a
-FIFO thread keeps batches in order), reads on another, which WAL lets proceed during writes.
+``latest`` table (see ``sqlite_layout``); batches are staged and moved into their chunks every
+FM_TSDB_ROLLUP_INTERVAL_S, and before every read of this process. sqlite3 is blocking, so
+every call runs off the event loop: writes on one dedicated thread and connection (SQLite has
+a single writer anyway, and a FIFO thread keeps batches in order), reads on another, which WAL
+lets proceed during writes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from storage.tsdb.options import StoreOptions
 from storage.tsdb.port import Aggregate, Bucket, Latest, Point, Sample, TimeSeriesError
 from storage.tsdb.sqlite_layout import Layout, read_layout
 from storage.tsdb.sqlite_reads import (
-    rollup_width,
     select_buckets,
     select_latest,
     select_points,
@@ -28,7 +29,7 @@ from storage.tsdb.sqlite_reads import (
     snapshot,
 )
 from storage.tsdb.sqlite_writer import ChunkWriter
-from storage.tsdb.window import ReadWindow, bucket_window, read_window, us_to_datetime
+from storage.tsdb.window import bucket_window, read_window, us_to_datetime
 
 T = TypeVar("T")
 
@@ -83,7 +84,7 @@ class SqliteTimeSeries:
             raise
 
     async def close(self) -> None:
-        """Fold the last points into the rollups, close both connections and stop their
+        """Move the staged points into their chunks, close both connections and stop their
         threads; idempotent."""
         writer, self._writer = self._writer, None
         reader, self._reader = self._reader, None
@@ -91,7 +92,7 @@ class SqliteTimeSeries:
         if self._writer_pool is not None:
             if writer is not None:
                 try:
-                    await self._on(self._writer_pool, writer.fold_rollups)
+                    await self._on(self._writer_pool, writer.flush)
                 finally:
                     await loop.run_in_executor(self._writer_pool, writer.connection.close)
             self._writer_pool.shutdown(wait=True)  # the thread is idle now: this returns at once
@@ -125,12 +126,12 @@ class SqliteTimeSeries:
         # The writer is bound now: a close() queued behind this batch closes it after.
         await self._on(pool, lambda: writer.write(points))
 
-    async def fold_rollups(self) -> None:
-        """Bring the rollups up to date with every point written so far."""
+    async def flush(self) -> None:
+        """Move the staged points into their chunks and bring the rollups up to date."""
         pool, writer = self._writer_pool, self._writer
         if pool is None or writer is None:
             raise TimeSeriesError("store is not open", store=self._store)
-        await self._on(pool, writer.fold_rollups)
+        await self._on(pool, writer.flush)
 
     async def read(
         self,
@@ -147,6 +148,7 @@ class SqliteTimeSeries:
         pool, connection, layout = self._require_reader()
         if window.empty:
             return []
+        await self.flush()
 
         def query() -> list[tuple[int, float]]:
             with snapshot(connection):
@@ -165,8 +167,7 @@ class SqliteTimeSeries:
         pool, connection, layout = self._require_reader()
         if window.empty:
             return []
-        if self._writer is not None and _uses_rollups(window):
-            await self.fold_rollups()
+        await self.flush()
 
         def query() -> list[tuple[int, int, float, float, float]]:
             with snapshot(connection):
@@ -227,7 +228,3 @@ class SqliteTimeSeries:
             raise TimeSeriesError(f"{type(exc).__name__}: {exc}", store=self._store) from exc
         except OSError as exc:
             raise TimeSeriesError(f"cannot use the file: {exc}", store=self._store) from exc
-
-
-def _uses_rollups(window: ReadWindow) -> bool:
-    return window.every_us is not None and rollup_width(window.every_us) is not None

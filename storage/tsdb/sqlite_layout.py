@@ -1,7 +1,8 @@
 """The embedded store's file layout: time-partitioned chunk tables, rollups and retention.
 
 Tables: ``series`` (an integer id per device and metric), ``latest`` (each series' newest
-sample), ``chunks`` (which chunk tables exist) and one table per tier and chunk of time:
+sample), ``staging`` (batches not yet moved into their chunks), ``chunks`` (which chunk tables
+exist) and one table per tier and chunk of time:
 ``raw_<n>`` holds points, ``m1_<n>`` per-minute and ``h1_<n>`` per-hour rollups (count, sum,
 min, max) of chunk ``n`` (``[n * chunk, (n + 1) * chunk)`` in epoch microseconds). A chunk table
 only ever holds one chunk of time, so its B-tree, and the pages a write touches, stay the size
@@ -33,6 +34,9 @@ SCHEMA = (
     " value REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS chunks (tier TEXT NOT NULL, start_us INTEGER NOT NULL,"
     " name TEXT NOT NULL, PRIMARY KEY (tier, start_us)) WITHOUT ROWID",
+    # Batches in arrival order (a rowid table: appends touch a few pages), until moved.
+    "CREATE TABLE IF NOT EXISTS staging (series_id INTEGER NOT NULL, ts_us INTEGER NOT NULL,"
+    f" value REAL NOT NULL CHECK (value {_FINITE}))",
 )
 #: The single table of the layout before chunks (read and migrated on open).
 LEGACY_TABLE = "telemetry"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from storage.tsdb.port import Aggregate
@@ -85,15 +86,14 @@ def select_points(
 ) -> list[tuple[int, float]]:
     """Raw points, or one aggregate over the window or its buckets (``read``)."""
     parts = _parts(connection, layout, Tier.RAW, window.start_us, window.end_us, _RAW_PART)
+    parts.append(_RAW_PART.format(table="staging", start=window.start_us, end=window.end_us))
     params: dict[str, object] = {"series": series, "start": window.start_us}
     if window.aggregate is None:
-        # Chunks are disjoint in time and listed oldest first: their rows concatenate in order.
-        return [
-            (int(ts), float(value))
-            for ts, value in _each_batch(
-                connection, parts, "SELECT ts_us, value FROM ({source}) ORDER BY ts_us", params
-            )
+        head = "SELECT ts_us, value FROM ({source})"
+        rows = [
+            (int(ts), float(value)) for ts, value in _each_batch(connection, parts, head, params)
         ]
+        return sorted(rows, key=itemgetter(0))  # stable: a staged rewrite stays after
     bucket = ":start"
     if window.every_us is not None:
         params["every"] = window.every_us
@@ -152,6 +152,8 @@ def select_buckets(
             width = None
     if width is None:
         parts = _parts(connection, layout, Tier.RAW, start_us, end_us, _RAW_AS_BUCKET)
+    # Points another process has staged but not yet moved into chunks (or rollups).
+    parts.append(_RAW_AS_BUCKET.format(table="staging", start=start_us, end=end_us))
     head = (
         f"SELECT {_BUCKET} AS bucket, sum(n), sum(total), min(low), max(high) "
         "FROM ({source}) GROUP BY bucket"

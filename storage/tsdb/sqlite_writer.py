@@ -43,6 +43,7 @@ _UPSERT_LATEST = (
     "WHERE excluded.ts_us >= latest.ts_us"
 )
 _DIRTY_TABLES = {Tier.MINUTE: "temp.dirty_m1", Tier.HOUR: "temp.dirty_h1"}
+_STAGE = "INSERT INTO staging (series_id, ts_us, value) VALUES (?, ?, ?)"
 
 
 class ChunkWriter:
@@ -64,9 +65,12 @@ class ChunkWriter:
         self._load_series()
         (newest,) = connection.execute("SELECT max(ts_us) FROM latest").fetchone()
         self._newest_us: int | None = newest
-        #: Minute buckets written since the rollups were last folded: ``(series_id, bucket_us)``.
-        self._dirty: set[tuple[int, int]] = set()
-        self._folded_at = time.monotonic()
+        #: Chunks that points waiting in ``staging`` belong to.
+        self._staged = {
+            self.layout.index(ts_us)
+            for (ts_us,) in connection.execute("SELECT DISTINCT ts_us FROM staging")
+        }
+        self._flushed_at = time.monotonic()
         if has_legacy_table(connection):
             self._migrate_legacy()
         self.enforce_retention()
@@ -74,7 +78,12 @@ class ChunkWriter:
     # Writing ------------------------------------------------------------------------------
 
     def write(self, points: Sequence[Point]) -> None:
-        """Insert (or replace) one batch in one transaction; all or nothing."""
+        """Stage one batch (and its series' latest values) in one transaction; all or nothing.
+
+        Points arrive in time order across many series; a series-ordered chunk would take a
+        page write per series per batch. So batches are appended to ``staging`` (a few pages)
+        and moved into their chunks, sorted by series, every FM_TSDB_ROLLUP_INTERVAL_S.
+        """
         try:
             rows = self._rows(points)
         except (ValueError, OverflowError) as exc:
@@ -83,33 +92,28 @@ class ChunkWriter:
             self._connection.commit()  # series ids registered on the way, if any
             return
         newest = max(map(_TS, rows))
-        rolled_over = False
         try:
             with self._connection:
-                for index, chunk_rows in self._by_chunk(rows).items():
-                    rolled_over |= self._ensure(Tier.RAW, index)
-                    self._connection.executemany(
-                        f"INSERT OR REPLACE INTO {chunk_name(Tier.RAW, index)} "
-                        "(series_id, ts_us, value) VALUES (?, ?, ?)",
-                        chunk_rows,
-                    )
+                self._connection.executemany(_STAGE, rows)
                 # Sorted by time (stable), the dict keeps each series' newest row; the
                 # later of two rows with the same time wins, as in the chunk.
                 newest_rows = {row[0]: row for row in sorted(rows, key=_TS)}
                 self._connection.executemany(_UPSERT_LATEST, newest_rows.values())
         except BaseException:
-            # Series ids and chunks created inside the failed transaction are gone again.
+            # Series ids registered inside the failed transaction are gone again.
             self._series.clear()
             self._load_series()
-            self._chunks = existing_chunks(self._connection)
             raise
-        self._dirty.update([(row[0], row[1] - row[1] % MINUTE_US) for row in rows])
+        first, last = self.layout.index(min(map(_TS, rows))), self.layout.index(newest)
+        staged = {first, last} if last - first <= 1 else {self.layout.index(r[1]) for r in rows}
+        rolled_over = not staged <= (self._chunks[Tier.RAW] | self._staged)
+        self._staged |= staged
         if self._newest_us is None or newest > self._newest_us:
             self._newest_us = newest
         if rolled_over:
-            self.enforce_retention()
-        if time.monotonic() - self._folded_at >= self._options.rollup_interval_s:
-            self.fold_rollups()
+            self.enforce_retention()  # flushes first
+        elif time.monotonic() - self._flushed_at >= self._options.rollup_interval_s:
+            self.flush()
 
     def _rows(self, points: Sequence[Point]) -> list[Row]:
         series = self._series
@@ -164,40 +168,59 @@ class ChunkWriter:
         have.add(index)
         return True
 
-    # Rollups ------------------------------------------------------------------------------
+    # Moving staged points into chunks and rollups ---------------------------------------
 
-    def fold_rollups(self) -> None:
-        """Recompute every minute and hour bucket written to since the last fold."""
-        self._folded_at = time.monotonic()
-        if not self._dirty:
+    def flush(self) -> None:
+        """Move the staged points into their chunks, sorted by series (a later write of the
+        same series and time wins), and recompute every minute and hour bucket they touch."""
+        self._flushed_at = time.monotonic()
+        if not self._staged:
             return
-        minutes = self._dirty
-        hours = {(series_id, bucket - bucket % HOUR_US) for series_id, bucket in minutes}
         try:
             with self._connection:
-                for tier, buckets in ((Tier.MINUTE, minutes), (Tier.HOUR, hours)):
-                    self._fold(tier, buckets)
+                for index in sorted(self._staged):
+                    self._ensure(Tier.RAW, index)
+                    start, end = index * self.layout.chunk_us, (index + 1) * self.layout.chunk_us
+                    self._connection.execute(
+                        f"INSERT OR REPLACE INTO {chunk_name(Tier.RAW, index)} "
+                        "(series_id, ts_us, value) SELECT series_id, ts_us, value FROM staging "
+                        "WHERE ts_us >= ? AND ts_us < ? ORDER BY series_id, ts_us, rowid",
+                        (start, end),
+                    )
+                self._mark_dirty()
+                for tier in ROLLUPS:
+                    for index in sorted(self._staged):
+                        self._ensure(tier, index)
+                        fold_buckets(
+                            self._connection, tier, index, _DIRTY_TABLES[tier], self.layout.chunk_us
+                        )
+                self._connection.execute("DELETE FROM staging")
         except BaseException:
             self._chunks = existing_chunks(self._connection)
             raise
-        self._dirty = set()
+        self._staged = set()
 
-    def _fold(self, tier: Tier, buckets: set[tuple[int, int]]) -> None:
-        table = _DIRTY_TABLES[tier]
-        source = ROLLUPS[tier][1]
-        self._connection.execute(f"DELETE FROM {table}")
-        self._connection.executemany(f"INSERT INTO {table} VALUES (?, ?)", buckets)
-        for index in sorted({self.layout.index(bucket) for _, bucket in buckets}):
-            if index not in self._chunks[source]:
-                continue  # dropped by retention meanwhile
-            self._ensure(tier, index)
-            fold_buckets(self._connection, tier, index, table, self.layout.chunk_us)
+    def _mark_dirty(self) -> None:
+        """The minute and hour buckets of the staged points, into the dirty tables."""
+        minutes, hours = _DIRTY_TABLES[Tier.MINUTE], _DIRTY_TABLES[Tier.HOUR]
+        self._connection.execute(f"DELETE FROM {minutes}")
+        self._connection.execute(f"DELETE FROM {hours}")
+        self._connection.execute(
+            f"INSERT OR IGNORE INTO {minutes} (series_id, bucket_us) "
+            "SELECT series_id, ts_us - ((ts_us % :w) + :w) % :w FROM staging",
+            {"w": MINUTE_US},
+        )
+        self._connection.execute(
+            f"INSERT OR IGNORE INTO {hours} (series_id, bucket_us) "
+            f"SELECT series_id, bucket_us - ((bucket_us % :w) + :w) % :w FROM {minutes}",
+            {"w": HOUR_US},
+        )
 
     # Retention ----------------------------------------------------------------------------
 
     def enforce_retention(self) -> None:
         """Drop every chunk of each tier that lies wholly before that tier's retention."""
-        self.fold_rollups()  # points about to be dropped still count in their rollups
+        self.flush()  # points about to be dropped still count in their rollups
         dropped: dict[Tier, list[int]] = {}
         with self._connection:
             for tier in Tier:

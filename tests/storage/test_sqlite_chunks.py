@@ -51,6 +51,7 @@ async def test_points_roll_over_into_one_chunk_per_period_and_read_back_across_t
         # Written newest first, across three hourly chunks, in two batches.
         await store.write([Point("d", "m", T0 + s, float(s)) for s in (2 * HOUR + 5, HOUR + 5)])
         await store.write([Point("d", "m", T0 + s, float(s)) for s in (HOUR - 1, 0)])
+        await store.flush()
         assert tables(path, "raw") == [f"raw_{int(T0) // HOUR + n}" for n in range(3)]
         got = await store.read(device_id="d", metric="m", start=at(0), end=at(3 * HOUR))
         assert got == [Sample(at(s), float(s)) for s in (0, HOUR - 1, HOUR + 5, 2 * HOUR + 5)]
@@ -89,9 +90,11 @@ async def test_retention_drops_whole_old_chunks_and_rollups_outlive_them(tmp_pat
     try:
         for day in range(3):
             await store.write([Point("d", "m", T0 + day * DAY + s, float(s)) for s in (0, 30, 90)])
+        await store.flush()
         assert len(tables(path, "raw")) == 3
         # The newest point is now at day 5: raw keeps days 3.. (whole chunks), minutes day 1..
         await store.write([Point("d", "m", T0 + 5 * DAY, 7.0)])
+        await store.flush()
         assert tables(path, "raw") == [f"raw_{int(T0) // DAY + 5}"]
         assert tables(path, "m1") == [f"m1_{int(T0) // DAY + n}" for n in (1, 2, 5)]
         assert len(tables(path, "h1")) == 4
@@ -105,6 +108,7 @@ async def test_retention_drops_whole_old_chunks_and_rollups_outlive_them(tmp_pat
         ]
         # A point older than what retention keeps is not stored again.
         await store.write([Point("d", "m", T0 + 10, 1.0)])
+        await store.flush()
         assert tables(path, "raw") == [f"raw_{int(T0) // DAY + 5}"]
         latest = await store.latest(["d"])
         assert latest == {"d": {"m": Sample(at(5 * DAY), 7.0)}}
