@@ -14,15 +14,15 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.influx_server import influxd
 from benchmarks.support import bench_site
 from core.settings import Settings
-from fm.runner import series_tags, store_options
+from governance.model import Site
 from sensors.profiles import PROFILES
 from storage.tsdb.influx import InfluxV1TimeSeries
 from storage.tsdb.options import SECONDS_PER_DAY, SeriesTags, StoreOptions
 from storage.tsdb.port import Point
 from storage.tsdb.sqlite import SqliteTimeSeries
-from tests.servers.influxdb import running_influxdb
 
 #: The demo fleet's reading interval and the gateway's batch size: the defaults.
 DEFAULTS = Settings()
@@ -30,6 +30,7 @@ INTERVAL_S = DEFAULTS.simulate_interval_s
 BATCH = DEFAULTS.tsdb_batch_size
 DAYS_PER_MONTH = 30
 FIFTHS = 5
+TENTHS = 10
 SEED = 12
 #: Decimal places of generated values: integral (bools, counters) or two.
 DECIMALS = (0, 2)
@@ -39,12 +40,13 @@ Reading = tuple[str, float, list[tuple[str, float]]]
 
 @dataclass(frozen=True, slots=True)
 class WriteRate:
-    """Points/s over the first and the last fifth of a run, and the run's size."""
+    """Points/s over the first and the last fifth of a run, per tenth, and the run's size."""
 
     first: float
     last: float
     points: int
     readings: int
+    tenths: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -61,6 +63,16 @@ class DayOnDisk:
     hour: float
     readings: int
     points: int
+
+
+def series_tags(site: Site) -> dict[str, SeriesTags]:
+    """Each device's type and places, as ``fm`` hands them to the store."""
+    tags: dict[str, SeriesTags] = {}
+    for device in site.devices.values():
+        building = site.buildings[device.building_id]
+        grid = site.grids[building.grid_id]
+        tags[device.id] = SeriesTags(device.type, building.id, grid.id, grid.community_id)
+    return tags
 
 
 def fleet(share: float = 1.0) -> list[tuple[str, list[str]]]:
@@ -102,6 +114,13 @@ def batches(stream: Iterator[Reading], size: int = BATCH) -> Iterator[list[Point
         yield batch
 
 
+def _tenths(samples: list[tuple[int, float]]) -> tuple[float, ...]:
+    """Points/s of each tenth of the batches, in order."""
+    size = max(1, len(samples) // TENTHS)
+    parts = [samples[first : first + size] for first in range(0, size * TENTHS, size)]
+    return tuple(sum(n for n, _ in part) / sum(t for _, t in part) for part in parts if part)
+
+
 def _fifths(samples: list[tuple[int, float]]) -> tuple[float, float]:
     """Points/s of the first and last fifth of ``(points, seconds)`` batch samples."""
     total = sum(points for points, _ in samples)
@@ -134,7 +153,7 @@ async def embedded_rate(path: Path, points: int, options: StoreOptions) -> Write
     finally:
         await store.close()
     first, last = _fifths(samples)
-    return WriteRate(first, last, sum(n for n, _ in samples), count)
+    return WriteRate(first, last, sum(n for n, _ in samples), count, _tenths(samples))
 
 
 def legacy_rate(path: Path, points: int) -> WriteRate:
@@ -211,11 +230,8 @@ async def influx_rates(points: int) -> tuple[float, float]:
     per_reading = sum(len(metrics) for _, metrics in devices) / len(devices)
     count = int(points / per_reading) + 1
     start = time.time() - count / len(devices) * INTERVAL_S
-    with (
-        tempfile.TemporaryDirectory(prefix="fm-bench-influx-") as directory,
-        running_influxdb(Path(directory)) as server,
-    ):
-        store = InfluxV1TimeSeries(server.url("adapter"), tags=site_tags)
+    with influxd() as url:
+        store = InfluxV1TimeSeries(f"influxdb{url.removeprefix('http')}/adapter", tags=site_tags)
         await store.open()
         try:
             began = time.perf_counter()
@@ -226,7 +242,7 @@ async def influx_rates(points: int) -> tuple[float, float]:
             adapter = written / (time.perf_counter() - began)
         finally:
             await store.close()
-        direct = await _direct_writer(server.http_url, devices, start, count, site_tags)
+        direct = await _direct_writer(url, devices, start, count, site_tags)
     return adapter, direct
 
 
@@ -275,7 +291,7 @@ async def _post(client: httpx.AsyncClient, lines: list[str]) -> None:
 
 async def run_stores(*, points: int, influx_points: int, day_share: float) -> None:
     """Measure and print every store figure."""
-    options = store_options(DEFAULTS)
+    options = StoreOptions()  # the FM_TSDB_* defaults (tests/storage keeps them equal)
     print(f"\ntime-series stores (demo fleet: {len(fleet())} devices every {INTERVAL_S:g} s)")
     with tempfile.TemporaryDirectory(prefix="fm-bench-stores-") as directory:
         root = Path(directory)
@@ -290,6 +306,8 @@ async def run_stores(*, points: int, influx_points: int, day_share: float) -> No
             f"    chunked layout: first fifth {rate.first:10,.0f} points/s, last fifth"
             f" {rate.last:10,.0f} points/s ({rate.ratio:.0%}; target >= 90 %)"
         )
+        tenths = ", ".join(f"{tenth / 1000:.0f}k" for tenth in rate.tenths)
+        print(f"    per tenth: {tenths} points/s")
         print(
             f"    single table (before, baseline): first fifth {legacy.first:10,.0f}, last fifth"
             f" {legacy.last:10,.0f} points/s ({legacy.ratio:.0%})"

@@ -61,8 +61,9 @@ class Settings(BaseSettings):
     tsdb_retention_days: int = Field(default=30, ge=1)
     tsdb_rollup_minute_days: int = Field(default=90, ge=1)
     tsdb_rollup_hour_days: int = Field(default=730, ge=1)
-    # The embedded store folds new points into its rollups at most this often.
+    # The embedded store folds new points into its rollups this often, or after so many points.
     tsdb_rollup_interval_s: PositiveSeconds = 5.0
+    tsdb_rollup_max_points: int = Field(default=250_000, ge=1)
     # Page cache of the embedded store's writer: the chunk being written stays in memory.
     tsdb_sqlite_cache_mb: int = Field(default=64, ge=1)
 

@@ -64,6 +64,7 @@ def store_options(settings: Settings) -> StoreOptions:
         rollup_minute_days=settings.tsdb_rollup_minute_days,
         rollup_hour_days=settings.tsdb_rollup_hour_days,
         rollup_interval_s=settings.tsdb_rollup_interval_s,
+        rollup_max_points=settings.tsdb_rollup_max_points,
         sqlite_cache_mb=settings.tsdb_sqlite_cache_mb,
     )
 

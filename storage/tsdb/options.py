@@ -29,6 +29,8 @@ class StoreOptions:
     rollup_hour_days: int = 730
     #: The embedded store folds new points into its rollups at most this often (seconds).
     rollup_interval_s: float = 5.0
+    #: ... and at least every this many points, so a fold's work stays bounded under load.
+    rollup_max_points: int = 250_000
     #: Page cache of the embedded store's writer, in MiB: holds the chunk being written.
     sqlite_cache_mb: int = 64
 
@@ -40,6 +42,8 @@ class StoreOptions:
                 raise ValueError(f"{name} must be at least 1")
         if not self.rollup_interval_s > 0:
             raise ValueError("rollup_interval_s must be positive")
+        if self.rollup_max_points < 1:
+            raise ValueError("rollup_max_points must be at least 1")
         if self.sqlite_cache_mb < 1:
             raise ValueError("sqlite_cache_mb must be at least 1")
 

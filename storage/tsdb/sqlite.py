@@ -1,8 +1,8 @@
 """Time-series store in a SQLite file: the embedded default (`fm demo`, one machine).
 
 Points live in time-partitioned chunk tables with per-minute and per-hour rollups and a
-``latest`` table (see ``sqlite_layout``); batches are staged and moved into their chunks every
-FM_TSDB_ROLLUP_INTERVAL_S, and before every read of this process. sqlite3 is blocking, so
+``latest`` table (see ``sqlite_layout``); new points are folded into the rollups and ``latest``
+every FM_TSDB_ROLLUP_INTERVAL_S, and before every read of this process. sqlite3 is blocking, so
 every call runs off the event loop: writes on one dedicated thread and connection (SQLite has
 a single writer anyway, and a FIFO thread keeps batches in order), reads on another, which WAL
 lets proceed during writes.
@@ -84,7 +84,7 @@ class SqliteTimeSeries:
             raise
 
     async def close(self) -> None:
-        """Move the staged points into their chunks, close both connections and stop their
+        """Fold the last points into the rollups, close both connections and stop their
         threads; idempotent."""
         writer, self._writer = self._writer, None
         reader, self._reader = self._reader, None
@@ -92,7 +92,7 @@ class SqliteTimeSeries:
         if self._writer_pool is not None:
             if writer is not None:
                 try:
-                    await self._on(self._writer_pool, writer.flush)
+                    await self._on(self._writer_pool, writer.fold)
                 finally:
                     await loop.run_in_executor(self._writer_pool, writer.connection.close)
             self._writer_pool.shutdown(wait=True)  # the thread is idle now: this returns at once
@@ -127,11 +127,11 @@ class SqliteTimeSeries:
         await self._on(pool, lambda: writer.write(points))
 
     async def flush(self) -> None:
-        """Move the staged points into their chunks and bring the rollups up to date."""
+        """Fold every point written so far into the rollups and ``latest``."""
         pool, writer = self._writer_pool, self._writer
         if pool is None or writer is None:
             raise TimeSeriesError("store is not open", store=self._store)
-        await self._on(pool, writer.flush)
+        await self._on(pool, writer.fold)
 
     async def read(
         self,
@@ -186,6 +186,7 @@ class SqliteTimeSeries:
         wanted = sorted(set(device_ids))
         if not wanted:
             return {}
+        await self.flush()
         rows = await self._on(pool, lambda: select_latest(connection, wanted))
         latest: Latest = {}
         for device_id, metric, ts_us, value in rows:

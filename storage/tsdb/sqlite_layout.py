@@ -1,12 +1,12 @@
 """The embedded store's file layout: time-partitioned chunk tables, rollups and retention.
 
 Tables: ``series`` (an integer id per device and metric), ``latest`` (each series' newest
-sample), ``staging`` (batches not yet moved into their chunks), ``chunks`` (which chunk tables
-exist) and one table per tier and chunk of time:
+sample), ``chunks`` (which chunk tables exist) and one table per tier and chunk of time:
 ``raw_<n>`` holds points, ``m1_<n>`` per-minute and ``h1_<n>`` per-hour rollups (count, sum,
-min, max) of chunk ``n`` (``[n * chunk, (n + 1) * chunk)`` in epoch microseconds). A chunk table
-only ever holds one chunk of time, so its B-tree, and the pages a write touches, stay the size
-of one chunk however long the history grows, and retention drops whole tables.
+min, max) of chunk ``n`` (``[n * chunk, (n + 1) * chunk)`` in epoch microseconds). Raw chunks
+are keyed by (time, series), so writes append; rollups by (series, time), so a series' history
+is one range. A chunk table only ever holds one chunk of time, so its B-tree stays the size of
+one chunk however long the history grows, and retention drops whole tables.
 """
 
 from __future__ import annotations
@@ -34,9 +34,6 @@ SCHEMA = (
     " value REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS chunks (tier TEXT NOT NULL, start_us INTEGER NOT NULL,"
     " name TEXT NOT NULL, PRIMARY KEY (tier, start_us)) WITHOUT ROWID",
-    # Batches in arrival order (a rowid table: appends touch a few pages), until moved.
-    "CREATE TABLE IF NOT EXISTS staging (series_id INTEGER NOT NULL, ts_us INTEGER NOT NULL,"
-    f" value REAL NOT NULL CHECK (value {_FINITE}))",
 )
 #: The single table of the layout before chunks (read and migrated on open).
 LEGACY_TABLE = "telemetry"
@@ -57,8 +54,8 @@ ROLLUPS: dict[Tier, tuple[int, Tier]] = {
 }
 
 _RAW_COLUMNS = (
-    "series_id INTEGER NOT NULL, ts_us INTEGER NOT NULL,"
-    f" value REAL NOT NULL CHECK (value {_FINITE}), PRIMARY KEY (series_id, ts_us)"
+    "ts_us INTEGER NOT NULL, series_id INTEGER NOT NULL,"
+    f" value REAL NOT NULL CHECK (value {_FINITE}), PRIMARY KEY (ts_us, series_id)"
 )
 _ROLLUP_COLUMNS = (
     "series_id INTEGER NOT NULL, bucket_us INTEGER NOT NULL, count INTEGER NOT NULL,"
@@ -150,28 +147,59 @@ def drop_chunks_before(
     return dropped
 
 
-def fold_buckets(
-    connection: sqlite3.Connection, tier: Tier, index: int, dirty_table: str, chunk_us: int
-) -> None:
-    """Recompute the ``tier`` buckets of chunk ``index`` listed in ``dirty_table`` from the tier
-    below, so a bucket is always exactly the aggregate of what its source holds (a point that
-    replaced another is not counted twice)."""
-    width, source = ROLLUPS[tier]
-    target, origin = chunk_name(tier, index), chunk_name(source, index)
-    if source is Tier.RAW:
-        reduce = "count(*), sum(s.value), min(s.value), max(s.value)"
-        time_column = "ts_us"
-    else:
-        reduce = "sum(s.count), sum(s.sum), min(s.min), max(s.max)"
-        time_column = "bucket_us"
+def spans(starts: list[int], width: int, chunk_us: int) -> list[tuple[int, int]]:
+    """Sorted bucket starts merged into ``[start, end)`` runs that never cross a chunk."""
+    runs: list[tuple[int, int]] = []
+    for start in starts:
+        if runs and runs[-1][1] == start and start % chunk_us:
+            runs[-1] = (runs[-1][0], start + width)
+        else:
+            runs.append((start, start + width))
+    return runs
+
+
+def _bucket(column: str) -> str:
+    # floor(column / :width) * :width, also below zero (SQLite's % truncates).
+    return f"({column} - (({column} % :width) + :width) % :width)"
+
+
+_UPSERT_LATEST = (
+    "INSERT INTO latest (series_id, ts_us, value) "
+    "SELECT series_id, max(ts_us), value FROM {raw} WHERE ts_us >= :start AND ts_us < :end "
+    "GROUP BY series_id "
+    "ON CONFLICT (series_id) DO UPDATE SET ts_us = excluded.ts_us, value = excluded.value "
+    "WHERE excluded.ts_us >= latest.ts_us"
+)
+
+
+def fold_minutes(connection: sqlite3.Connection, index: int, start: int, end: int) -> None:
+    """Recompute the minute buckets of ``[start, end)`` (whole minutes of chunk ``index``) from
+    the raw chunk, one contiguous range of it, and the ``latest`` values they hold."""
+    raw = chunk_name(Tier.RAW, index)
+    window = {"start": start, "end": end, "width": MINUTE_US}
     connection.execute(
-        f"INSERT OR REPLACE INTO {target} (series_id, bucket_us, count, sum, min, max) "
-        f"SELECT d.series_id, d.bucket_us, {reduce} FROM {dirty_table} AS d "
-        f"JOIN {origin} AS s ON s.series_id = d.series_id "
-        f"AND s.{time_column} >= d.bucket_us AND s.{time_column} < d.bucket_us + :width "
-        "WHERE d.bucket_us >= :start AND d.bucket_us < :end "
-        "GROUP BY d.series_id, d.bucket_us",
-        {"width": width, "start": index * chunk_us, "end": (index + 1) * chunk_us},
+        f"INSERT OR REPLACE INTO {chunk_name(Tier.MINUTE, index)} "
+        "(series_id, bucket_us, count, sum, min, max) "
+        f"SELECT series_id, {_bucket('ts_us')} AS bucket, count(*), sum(value), min(value),"
+        f" max(value) FROM {raw} WHERE ts_us >= :start AND ts_us < :end "
+        "GROUP BY series_id, bucket",
+        window,
+    )
+    # The bare `value` comes from the row holding max(ts_us) (SQLite's documented rule).
+    connection.execute(_UPSERT_LATEST.format(raw=raw), window)
+
+
+def fold_hours(connection: sqlite3.Connection, index: int, start: int, end: int) -> None:
+    """Recompute the hour buckets of ``[start, end)`` from the minute rollups: one seek per
+    series (CROSS JOIN keeps the series table outside)."""
+    connection.execute(
+        f"INSERT OR REPLACE INTO {chunk_name(Tier.HOUR, index)} "
+        "(series_id, bucket_us, count, sum, min, max) "
+        f"SELECT m.series_id, {_bucket('m.bucket_us')} AS bucket, sum(m.count), sum(m.sum),"
+        f" min(m.min), max(m.max) FROM series AS s CROSS JOIN {chunk_name(Tier.MINUTE, index)}"
+        " AS m ON m.series_id = s.id AND m.bucket_us >= :start AND m.bucket_us < :end "
+        "GROUP BY m.series_id, bucket",
+        {"start": start, "end": end, "width": HOUR_US},
     )
 
 
@@ -181,26 +209,26 @@ def fold_whole_chunk(connection: sqlite3.Connection, tier: Tier, index: int) -> 
     target, origin = chunk_name(tier, index), chunk_name(source, index)
     if source is Tier.RAW:
         reduce, time_column = "count(*), sum(value), min(value), max(value)", "ts_us"
+        connection.execute(_UPSERT_LATEST.format(raw=origin), {"start": -(2**63), "end": 2**63 - 1})
     else:
         reduce, time_column = "sum(count), sum(sum), min(min), max(max)", "bucket_us"
-    bucket = f"({time_column} - (({time_column} % :width) + :width) % :width)"
     connection.execute(
         f"INSERT OR REPLACE INTO {target} (series_id, bucket_us, count, sum, min, max) "
-        f"SELECT series_id, {bucket} AS bucket, {reduce} FROM {origin} "
+        f"SELECT series_id, {_bucket(time_column)} AS bucket, {reduce} FROM {origin} "
         "GROUP BY series_id, bucket",
         {"width": width},
     )
 
 
 def legacy_rows(connection: sqlite3.Connection) -> sqlite3.Cursor:
-    """The points of the single-table layout as ``(series_id, ts_us, value)`` rows, after giving
+    """The points of the single-table layout as ``(ts_us, series_id, value)`` rows, after giving
     each of its series an id."""
     connection.execute(
         f"INSERT OR IGNORE INTO series (device_id, metric) "
         f"SELECT DISTINCT device_id, metric FROM {LEGACY_TABLE}"
     )
     return connection.execute(
-        f"SELECT s.id, t.ts_us, t.value FROM {LEGACY_TABLE} AS t "
+        f"SELECT t.ts_us, s.id, t.value FROM {LEGACY_TABLE} AS t "
         "JOIN series AS s ON s.device_id = t.device_id AND s.metric = t.metric"
     )
 

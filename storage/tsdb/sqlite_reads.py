@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from operator import itemgetter
 from typing import Any
 
 from storage.tsdb.port import Aggregate
@@ -86,14 +85,13 @@ def select_points(
 ) -> list[tuple[int, float]]:
     """Raw points, or one aggregate over the window or its buckets (``read``)."""
     parts = _parts(connection, layout, Tier.RAW, window.start_us, window.end_us, _RAW_PART)
-    parts.append(_RAW_PART.format(table="staging", start=window.start_us, end=window.end_us))
     params: dict[str, object] = {"series": series, "start": window.start_us}
     if window.aggregate is None:
-        head = "SELECT ts_us, value FROM ({source})"
-        rows = [
+        # Chunks are disjoint in time and listed oldest first: their rows concatenate in order.
+        head = "SELECT ts_us, value FROM ({source}) ORDER BY ts_us"
+        return [
             (int(ts), float(value)) for ts, value in _each_batch(connection, parts, head, params)
         ]
-        return sorted(rows, key=itemgetter(0))  # stable: a staged rewrite stays after
     bucket = ":start"
     if window.every_us is not None:
         params["every"] = window.every_us
@@ -134,31 +132,48 @@ def select_buckets(
     connection: sqlite3.Connection, layout: Layout, series: int, window: ReadWindow
 ) -> list[tuple[int, int, float, float, float]]:
     """``(bucket, count, sum, min, max)`` per bucket: the whole rollup buckets inside the window
-    from the widest rollup that tiles the bucket width, the ragged edges from raw points."""
+    from the widest rollup that suits the bucket width, the ragged edges from the next
+    narrower tier, raw points only for less than a minute at each end."""
     every_us = window.every_us
     if every_us is None:
         raise ValueError("bucketed reads need every_us")
-    start_us, end_us = window.start_us, window.end_us
     width = rollup_width(every_us)
-    parts: list[str] = []
-    if width is not None:
-        inner_start, inner_end = -floor_to(-start_us, width), floor_to(end_us, width)
-        if inner_start < inner_end:
-            tier = Tier.HOUR if width == HOUR_US else Tier.MINUTE
-            parts += _parts(connection, layout, tier, inner_start, inner_end, _ROLLUP_AS_BUCKET)
-            parts += _parts(connection, layout, Tier.RAW, start_us, inner_start, _RAW_AS_BUCKET)
-            parts += _parts(connection, layout, Tier.RAW, inner_end, end_us, _RAW_AS_BUCKET)
-        else:
-            width = None
-    if width is None:
-        parts = _parts(connection, layout, Tier.RAW, start_us, end_us, _RAW_AS_BUCKET)
-    # Points another process has staged but not yet moved into chunks (or rollups).
-    parts.append(_RAW_AS_BUCKET.format(table="staging", start=start_us, end=end_us))
+    tiers = [(w, tier) for w, tier in _ROLLUP_TIERS if width is not None and w <= width]
+    parts = [
+        _parts(connection, layout, tier, start, end, _TEMPLATES[tier])
+        for tier, start, end in _plan(window.start_us, window.end_us, tiers)
+    ]
     head = (
         f"SELECT {_BUCKET} AS bucket, sum(n), sum(total), min(low), max(high) "
         "FROM ({source}) GROUP BY bucket"
     )
-    return _merged(_each_batch(connection, parts, head, {"series": series, "every": every_us}))
+    flat = [part for tier_parts in parts for part in tier_parts]
+    return _merged(_each_batch(connection, flat, head, {"series": series, "every": every_us}))
+
+
+_ROLLUP_TIERS = ((HOUR_US, Tier.HOUR), (MINUTE_US, Tier.MINUTE))
+_TEMPLATES = {
+    Tier.RAW: _RAW_AS_BUCKET,
+    Tier.MINUTE: _ROLLUP_AS_BUCKET,
+    Tier.HOUR: _ROLLUP_AS_BUCKET,
+}
+
+
+def _plan(start_us: int, end_us: int, tiers: list[tuple[int, Tier]]) -> list[tuple[Tier, int, int]]:
+    """``[start_us, end_us)`` split into the whole buckets of the widest tier it holds and the
+    edges, split the same way by the narrower tiers; raw points for what is left."""
+    if start_us >= end_us:
+        return []
+    for position, (width, tier) in enumerate(tiers):
+        inner_start, inner_end = -floor_to(-start_us, width), floor_to(end_us, width)
+        if inner_start < inner_end:
+            narrower = tiers[position + 1 :]
+            return [
+                *_plan(start_us, inner_start, narrower),
+                (tier, inner_start, inner_end),
+                *_plan(inner_end, end_us, narrower),
+            ]
+    return [(Tier.RAW, start_us, end_us)]
 
 
 def _each_batch(

@@ -1,5 +1,6 @@
-"""The embedded store's writer: routes points to their chunk, keeps ``latest`` and the rollups,
-and applies retention. Runs on the adapter's single writer thread, never on the event loop."""
+"""The embedded store's writer: appends points to their chunk, folds them into the rollups and
+``latest``, and applies retention. Runs on the adapter's single writer thread, never on the
+event loop."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ from storage.tsdb.sqlite_layout import (
     create_schema,
     drop_chunks_before,
     existing_chunks,
-    fold_buckets,
+    fold_hours,
+    fold_minutes,
     fold_whole_chunk,
     has_legacy_table,
     legacy_rows,
+    spans,
 )
 
 log = logging.getLogger(__name__)
@@ -37,17 +40,17 @@ _TS = itemgetter(1)
 #: Rows per statement while migrating the single-table layout, bounding memory.
 LEGACY_BATCH = 100_000
 
-_UPSERT_LATEST = (
-    "INSERT INTO latest (series_id, ts_us, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (series_id) DO UPDATE SET ts_us = excluded.ts_us, value = excluded.value "
-    "WHERE excluded.ts_us >= latest.ts_us"
-)
-_DIRTY_TABLES = {Tier.MINUTE: "temp.dirty_m1", Tier.HOUR: "temp.dirty_h1"}
-_STAGE = "INSERT INTO staging (series_id, ts_us, value) VALUES (?, ?, ?)"
-
 
 class ChunkWriter:
-    """Writes batches into time-partitioned chunks of one SQLite file (one thread only)."""
+    """Writes batches into time-partitioned chunks of one SQLite file (one thread only).
+
+    Raw chunks are ordered by time, then series: points arrive in time order across many
+    series, so a batch appends to the end of its chunk and touches a few pages however many
+    series it holds (ordered by series, it took a page write per series per batch, and the
+    write rate fell as history grew). The minutes a batch touches are folded into the
+    series-ordered rollups and ``latest`` every FM_TSDB_ROLLUP_INTERVAL_S or
+    FM_TSDB_ROLLUP_MAX_POINTS (and before reads).
+    """
 
     def __init__(self, connection: sqlite3.Connection, options: StoreOptions) -> None:
         self.connection = self._connection = connection
@@ -55,22 +58,15 @@ class ChunkWriter:
         connection.execute(f"PRAGMA cache_size = -{options.sqlite_cache_mb * 1024}")
         with connection:
             self.layout = create_schema(connection, options.chunk_hours)
-            for table in _DIRTY_TABLES.values():
-                connection.execute(
-                    f"CREATE TABLE IF NOT EXISTS {table} (series_id INTEGER NOT NULL,"
-                    " bucket_us INTEGER NOT NULL, PRIMARY KEY (series_id, bucket_us)) WITHOUT ROWID"
-                )
         self._chunks = existing_chunks(connection)
         self._series: dict[tuple[str, str], int] = {}
         self._load_series()
         (newest,) = connection.execute("SELECT max(ts_us) FROM latest").fetchone()
         self._newest_us: int | None = newest
-        #: Chunks that points waiting in ``staging`` belong to.
-        self._staged = {
-            self.layout.index(ts_us)
-            for (ts_us,) in connection.execute("SELECT DISTINCT ts_us FROM staging")
-        }
-        self._flushed_at = time.monotonic()
+        #: Start of every minute written to since the last fold.
+        self._dirty: set[int] = set()
+        self._unfolded = 0  # points written since the last fold
+        self._folded_at = time.monotonic()
         if has_legacy_table(connection):
             self._migrate_legacy()
         self.enforce_retention()
@@ -78,12 +74,7 @@ class ChunkWriter:
     # Writing ------------------------------------------------------------------------------
 
     def write(self, points: Sequence[Point]) -> None:
-        """Stage one batch (and its series' latest values) in one transaction; all or nothing.
-
-        Points arrive in time order across many series; a series-ordered chunk would take a
-        page write per series per batch. So batches are appended to ``staging`` (a few pages)
-        and moved into their chunks, sorted by series, every FM_TSDB_ROLLUP_INTERVAL_S.
-        """
+        """Insert (or replace) one batch in one transaction; all or nothing."""
         try:
             rows = self._rows(points)
         except (ValueError, OverflowError) as exc:
@@ -91,56 +82,61 @@ class ChunkWriter:
         if not rows:
             self._connection.commit()  # series ids registered on the way, if any
             return
-        newest = max(map(_TS, rows))
+        rolled_over = False
         try:
             with self._connection:
-                self._connection.executemany(_STAGE, rows)
-                # Sorted by time (stable), the dict keeps each series' newest row; the
-                # later of two rows with the same time wins, as in the chunk.
-                newest_rows = {row[0]: row for row in sorted(rows, key=_TS)}
-                self._connection.executemany(_UPSERT_LATEST, newest_rows.values())
+                for index, chunk_rows in self._by_chunk(rows).items():
+                    rolled_over |= self._ensure(Tier.RAW, index)
+                    self._connection.executemany(
+                        f"INSERT OR REPLACE INTO {chunk_name(Tier.RAW, index)} "
+                        "(ts_us, series_id, value) VALUES (?, ?, ?)",
+                        chunk_rows,
+                    )
         except BaseException:
-            # Series ids registered inside the failed transaction are gone again.
+            # Series ids and chunks created inside the failed transaction are gone again.
             self._series.clear()
             self._load_series()
+            self._chunks = existing_chunks(self._connection)
             raise
-        first, last = self.layout.index(min(map(_TS, rows))), self.layout.index(newest)
-        staged = {first, last} if last - first <= 1 else {self.layout.index(r[1]) for r in rows}
-        rolled_over = not staged <= (self._chunks[Tier.RAW] | self._staged)
-        self._staged |= staged
+        self._dirty.update({row[0] - row[0] % MINUTE_US for row in rows})
+        newest = max(row[0] for row in rows)
         if self._newest_us is None or newest > self._newest_us:
             self._newest_us = newest
+        self._unfolded += len(rows)
         if rolled_over:
-            self.enforce_retention()  # flushes first
-        elif time.monotonic() - self._flushed_at >= self._options.rollup_interval_s:
-            self.flush()
+            self.enforce_retention()  # folds first
+        elif (
+            self._unfolded >= self._options.rollup_max_points
+            or time.monotonic() - self._folded_at >= self._options.rollup_interval_s
+        ):
+            self.fold()
 
     def _rows(self, points: Sequence[Point]) -> list[Row]:
+        """``(ts_us, series_id, value)`` rows, leaving out points retention already dropped."""
         series = self._series
         rows: list[Row] = []
         append = rows.append
-        cutoff = self._cutoff(Tier.RAW)
         for point in points:
             key = (point.device_id, point.metric)
             series_id = series.get(key)
             if series_id is None:
                 series_id = self._add_series(key)
-            ts_us = int(point.ts * 1_000_000.0 + 0.5)
-            append((series_id, ts_us, point.value))
+            append((int(point.ts * 1_000_000.0 + 0.5), series_id, point.value))
+        cutoff = self._cutoff(Tier.RAW)
         if cutoff is not None:
-            # Points whose chunk retention has already dropped are not stored again.
             oldest_kept = self.layout.index(cutoff) * self.layout.chunk_us
-            rows = [row for row in rows if row[1] >= oldest_kept]
+            if min(row[0] for row in rows) < oldest_kept:
+                rows = [row for row in rows if row[0] >= oldest_kept]
         return rows
 
     def _by_chunk(self, rows: list[Row]) -> dict[int, list[Row]]:
         index = self.layout.index
-        first, last = index(min(map(_TS, rows))), index(max(map(_TS, rows)))
+        first, last = index(min(row[0] for row in rows)), index(max(row[0] for row in rows))
         if first == last:  # the usual batch: all of it in the current chunk
             return {first: rows}
         grouped: defaultdict[int, list[Row]] = defaultdict(list)
         for row in rows:
-            grouped[index(row[1])].append(row)
+            grouped[index(row[0])].append(row)
         return grouped
 
     def _add_series(self, key: tuple[str, str]) -> int:
@@ -168,59 +164,43 @@ class ChunkWriter:
         have.add(index)
         return True
 
-    # Moving staged points into chunks and rollups ---------------------------------------
+    # Rollups and latest -------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Move the staged points into their chunks, sorted by series (a later write of the
-        same series and time wins), and recompute every minute and hour bucket they touch."""
-        self._flushed_at = time.monotonic()
-        if not self._staged:
+    def fold(self) -> None:
+        """Recompute every minute and hour bucket written to since the last fold from what
+        the chunks hold (a point that replaced another is not counted twice), and ``latest``."""
+        self._folded_at = time.monotonic()
+        self._unfolded = 0
+        if not self._dirty:
             return
+        minutes = spans(sorted(self._dirty), MINUTE_US, self.layout.chunk_us)
+        hours = spans(
+            sorted({minute - minute % HOUR_US for minute in self._dirty}),
+            HOUR_US,
+            self.layout.chunk_us,
+        )
         try:
             with self._connection:
-                for index in sorted(self._staged):
-                    self._ensure(Tier.RAW, index)
-                    start, end = index * self.layout.chunk_us, (index + 1) * self.layout.chunk_us
-                    self._connection.execute(
-                        f"INSERT OR REPLACE INTO {chunk_name(Tier.RAW, index)} "
-                        "(series_id, ts_us, value) SELECT series_id, ts_us, value FROM staging "
-                        "WHERE ts_us >= ? AND ts_us < ? ORDER BY series_id, ts_us, rowid",
-                        (start, end),
-                    )
-                self._mark_dirty()
-                for tier in ROLLUPS:
-                    for index in sorted(self._staged):
-                        self._ensure(tier, index)
-                        fold_buckets(
-                            self._connection, tier, index, _DIRTY_TABLES[tier], self.layout.chunk_us
-                        )
-                self._connection.execute("DELETE FROM staging")
+                for start, end in minutes:
+                    index = self.layout.index(start)
+                    if index in self._chunks[Tier.RAW]:  # else dropped by retention meanwhile
+                        self._ensure(Tier.MINUTE, index)
+                        fold_minutes(self._connection, index, start, end)
+                for start, end in hours:
+                    index = self.layout.index(start)
+                    if index in self._chunks[Tier.MINUTE]:
+                        self._ensure(Tier.HOUR, index)
+                        fold_hours(self._connection, index, start, end)
         except BaseException:
             self._chunks = existing_chunks(self._connection)
             raise
-        self._staged = set()
-
-    def _mark_dirty(self) -> None:
-        """The minute and hour buckets of the staged points, into the dirty tables."""
-        minutes, hours = _DIRTY_TABLES[Tier.MINUTE], _DIRTY_TABLES[Tier.HOUR]
-        self._connection.execute(f"DELETE FROM {minutes}")
-        self._connection.execute(f"DELETE FROM {hours}")
-        self._connection.execute(
-            f"INSERT OR IGNORE INTO {minutes} (series_id, bucket_us) "
-            "SELECT series_id, ts_us - ((ts_us % :w) + :w) % :w FROM staging",
-            {"w": MINUTE_US},
-        )
-        self._connection.execute(
-            f"INSERT OR IGNORE INTO {hours} (series_id, bucket_us) "
-            f"SELECT series_id, bucket_us - ((bucket_us % :w) + :w) % :w FROM {minutes}",
-            {"w": HOUR_US},
-        )
+        self._dirty = set()
 
     # Retention ----------------------------------------------------------------------------
 
     def enforce_retention(self) -> None:
         """Drop every chunk of each tier that lies wholly before that tier's retention."""
-        self.flush()  # points about to be dropped still count in their rollups
+        self.fold()  # points about to be dropped still count in their rollups
         dropped: dict[Tier, list[int]] = {}
         with self._connection:
             for tier in Tier:
@@ -261,18 +241,14 @@ class ChunkWriter:
                     self._ensure(Tier.RAW, index)
                     touched.add(index)
                     self._connection.executemany(
-                        f"INSERT OR REPLACE INTO {chunk_name(Tier.RAW, index)} VALUES (?, ?, ?)",
+                        f"INSERT OR REPLACE INTO {chunk_name(Tier.RAW, index)} "
+                        "(ts_us, series_id, value) VALUES (?, ?, ?)",
                         chunk_rows,
                     )
             for index in sorted(touched):
                 for tier in ROLLUPS:
                     self._ensure(tier, index)
                     fold_whole_chunk(self._connection, tier, index)
-                self._connection.execute(
-                    f"INSERT OR REPLACE INTO latest (series_id, ts_us, value) "
-                    f"SELECT series_id, max(ts_us), value FROM {chunk_name(Tier.RAW, index)} "
-                    "GROUP BY series_id"
-                )
             self._connection.execute(f"DROP TABLE {LEGACY_TABLE}")
         self._load_series()
         (self._newest_us,) = self._connection.execute("SELECT max(ts_us) FROM latest").fetchone()
