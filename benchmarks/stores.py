@@ -47,6 +47,9 @@ class WriteRate:
     points: int
     readings: int
     tenths: tuple[float, ...] = ()
+    #: First and last fifth per CPU second of this process (the machine is shared: this is
+    #: the work per point, whatever else runs).
+    cpu: tuple[float, float] = (0.0, 0.0)
 
     @property
     def ratio(self) -> float:
@@ -145,15 +148,17 @@ async def embedded_rate(path: Path, points: int, options: StoreOptions) -> Write
     store = SqliteTimeSeries(path, options)
     await store.open()
     samples: list[tuple[int, float]] = []
+    cpu: list[tuple[int, float]] = []
     try:
         for batch in batches(readings(devices, start, count)):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             await store.write(batch)
             samples.append((len(batch), time.perf_counter() - began))
+            cpu.append((len(batch), time.process_time() - began_cpu))
     finally:
         await store.close()
     first, last = _fifths(samples)
-    return WriteRate(first, last, sum(n for n, _ in samples), count, _tenths(samples))
+    return WriteRate(first, last, sum(n for n, _ in samples), count, _tenths(samples), _fifths(cpu))
 
 
 def legacy_rate(path: Path, points: int) -> WriteRate:
@@ -308,6 +313,11 @@ async def run_stores(*, points: int, influx_points: int, day_share: float) -> No
         )
         tenths = ", ".join(f"{tenth / 1000:.0f}k" for tenth in rate.tenths)
         print(f"    per tenth: {tenths} points/s")
+        cpu_first, cpu_last = rate.cpu
+        print(
+            f"    per CPU second: first fifth {cpu_first:10,.0f}, last fifth {cpu_last:10,.0f}"
+            f" points ({cpu_last / cpu_first:.0%})"
+        )
         print(
             f"    single table (before, baseline): first fifth {legacy.first:10,.0f}, last fifth"
             f" {legacy.last:10,.0f} points/s ({legacy.ratio:.0%})"
