@@ -65,6 +65,8 @@ class ChunkWriter:
         self._newest_us: int | None = newest
         #: Start of every minute written to since the last fold.
         self._dirty: set[int] = set()
+        #: Start of every hour whose minutes changed but that was not recomputed yet.
+        self._dirty_hours: set[int] = set()
         self._unfolded = 0  # points written since the last fold
         self._folded_at = time.monotonic()
         if has_legacy_table(connection):
@@ -109,7 +111,7 @@ class ChunkWriter:
             self._unfolded >= self._options.rollup_max_points
             or time.monotonic() - self._folded_at >= self._options.rollup_interval_s
         ):
-            self.fold()
+            self.fold(whole_hours_only=True)
 
     def _rows(self, points: Sequence[Point]) -> list[Row]:
         """``(ts_us, series_id, value)`` rows, leaving out points retention already dropped."""
@@ -166,19 +168,23 @@ class ChunkWriter:
 
     # Rollups and latest -------------------------------------------------------------------
 
-    def fold(self) -> None:
+    def fold(self, *, whole_hours_only: bool = False) -> None:
         """Recompute every minute and hour bucket written to since the last fold from what
-        the chunks hold (a point that replaced another is not counted twice), and ``latest``."""
+        the chunks hold (a point that replaced another is not counted twice), and ``latest``.
+
+        ``whole_hours_only`` (the writer's own periodic folds) leaves the hour still being
+        written for later: recomputing it reads up to an hour of minutes per series, so it is
+        done once the hour is over, or when someone reads.
+        """
         self._folded_at = time.monotonic()
         self._unfolded = 0
-        if not self._dirty:
+        if not self._dirty and not self._dirty_hours:
             return
         minutes = spans(sorted(self._dirty), MINUTE_US, self.layout.chunk_us)
-        hours = spans(
-            sorted({minute - minute % HOUR_US for minute in self._dirty}),
-            HOUR_US,
-            self.layout.chunk_us,
-        )
+        self._dirty_hours |= {minute - minute % HOUR_US for minute in self._dirty}
+        current = (self._newest_us or 0) - (self._newest_us or 0) % HOUR_US
+        due = {h for h in self._dirty_hours if not whole_hours_only or h < current}
+        hours = spans(sorted(due), HOUR_US, self.layout.chunk_us)
         try:
             with self._connection:
                 for start, end in minutes:
@@ -195,6 +201,7 @@ class ChunkWriter:
             self._chunks = existing_chunks(self._connection)
             raise
         self._dirty = set()
+        self._dirty_hours -= due
 
     # Retention ----------------------------------------------------------------------------
 
