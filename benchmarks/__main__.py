@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from benchmarks.latency import (
 )
 from benchmarks.reports import report_figures
 from benchmarks.servers import mosquitto, postgres
+from benchmarks.stores import run_stores
 from benchmarks.storm import (
     postgres_database,
     sqlite_url,
@@ -39,6 +41,11 @@ THROUGHPUT_MESSAGES = int(os.environ.get("FM_BENCH_MESSAGES", "100000"))
 # Long enough that the flood outlasts the storm even when the storm gets few turns.
 STORM_FLOOD_MESSAGES = int(os.environ.get("FM_BENCH_STORM_MESSAGES", "200000"))
 STORM_REPEATS = int(os.environ.get("FM_BENCH_STORM_REPEATS", "5"))
+# The stores on their own: the embedded write rate over >= 2 M points, a measured day of a share
+# of the demo fleet (scaled up), and the InfluxDB adapter against a direct writer.
+STORE_POINTS = int(os.environ.get("FM_BENCH_STORE_POINTS", "2500000"))
+INFLUX_POINTS = int(os.environ.get("FM_BENCH_INFLUX_POINTS", "1000000"))
+DAY_SHARE = float(os.environ.get("FM_BENCH_DAY_SHARE", "0.25"))
 
 
 async def run() -> None:
@@ -76,7 +83,12 @@ async def run() -> None:
     await _storm()
     await board_request()
     await report_figures()
+    await _stores()
     print(f"\ntotal run time {time.perf_counter() - started:.1f} s")
+
+
+async def _stores() -> None:
+    await run_stores(points=STORE_POINTS, influx_points=INFLUX_POINTS, day_share=DAY_SHARE)
 
 
 async def _storm() -> None:
@@ -153,7 +165,8 @@ async def _storm_figures(store: str, one_by_one_url: str, intake_url: str, inbox
 
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(run())
+    # `python -m benchmarks stores` runs the store figures alone.
+    asyncio.run(_stores() if sys.argv[1:] == ["stores"] else run())
 
 
 if __name__ == "__main__":

@@ -56,6 +56,19 @@ class Settings(BaseSettings):
     # the next batch goes out after this instead of the flush interval.
     tsdb_ack_flush_interval_s: PositiveSeconds = 0.02
 
+    # Time-series layout and retention (storage/tsdb/options.py holds the same defaults).
+    # The embedded store partitions raw points into chunks of this many hours.
+    tsdb_chunk_hours: int = Field(default=24, ge=1, le=24 * 366)
+    # Raw points are kept this long, per-minute and per-hour rollups longer (both stores).
+    tsdb_retention_days: int = Field(default=30, ge=1)
+    tsdb_rollup_minute_days: int = Field(default=90, ge=1)
+    tsdb_rollup_hour_days: int = Field(default=730, ge=1)
+    # The embedded store folds new points into its rollups this often, or after so many points.
+    tsdb_rollup_interval_s: PositiveSeconds = 5.0
+    tsdb_rollup_max_points: int = Field(default=250_000, ge=1)
+    # Page cache of the embedded store's writer: the chunk being written stays in memory.
+    tsdb_sqlite_cache_mb: int = Field(default=64, ge=1)
+
     # Supervision of long-running loops.
     reconnect_initial_s: PositiveSeconds = 0.5
     reconnect_max_s: PositiveSeconds = 30.0

@@ -1,4 +1,5 @@
-"""The `fm` command: demo, gateway, alerts, api, simulate, db upgrade/downgrade, site check."""
+"""The `fm` command: demo, gateway, alerts, api, simulate, db upgrade/downgrade, tsdb migrate,
+site check."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from fm.broker_config import command as broker_config
 from fm.broker_config.files import DEFAULT_LIMITS
 from fm.cli_support import WITHOUT_SECRETS, ConfigError, load_settings, load_site_or_fail
 from fm.errors import StartupError
+from fm.tsdb_cli import add_tsdb_commands
 from sensors.street_life import BUNDLED_LIFE
 
 log = logging.getLogger("fm")
@@ -87,7 +89,7 @@ def cmd_gateway(args: argparse.Namespace) -> None:
     site = load_site_or_fail(settings.site_file)
 
     async def main(stop: asyncio.Event) -> None:
-        async with open_stores(settings, migrate=args.migrate) as stores:
+        async with open_stores(settings, migrate=args.migrate, site=site) as stores:
             await run_ingestion(
                 settings=settings, site=site, stores=stores, stop=stop, partition=partition
             )
@@ -258,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     downgrade.set_defaults(func=cmd_db_downgrade)
 
     broker_config.add_parser(commands, cmd_broker_config, limits=DEFAULT_LIMITS)
+    add_tsdb_commands(commands)
 
     site = commands.add_parser("site", help="site file")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")

@@ -134,7 +134,7 @@ async def run_demo(
         if not settings.mqtt_url:
             mqtt = broker_address(settings)
             await stack.enter_async_context(EmbeddedBroker(host=mqtt.host, port=mqtt.port))
-        stores = await stack.enter_async_context(open_stores(settings, migrate=True))
+        stores = await stack.enter_async_context(open_stores(settings, migrate=True, site=site))
         simulated = 0
         fleet: FleetSimulator | None = None
         if settings.simulate:

@@ -41,6 +41,7 @@ from governance.model import Site
 from storage.relational.db import create_engine, session_factory
 from storage.relational.migrate import upgrade_database
 from storage.tsdb.factory import open_timeseries
+from storage.tsdb.options import SeriesTags, StoreOptions
 from storage.tsdb.port import TimeSeriesStore
 
 log = logging.getLogger(__name__)
@@ -55,14 +56,50 @@ class Stores:
     timeseries: TimeSeriesStore
 
 
+def store_options(settings: Settings) -> StoreOptions:
+    """The time-series layout and retention of the FM_TSDB_* settings."""
+    return StoreOptions(
+        chunk_hours=settings.tsdb_chunk_hours,
+        retention_days=settings.tsdb_retention_days,
+        rollup_minute_days=settings.tsdb_rollup_minute_days,
+        rollup_hour_days=settings.tsdb_rollup_hour_days,
+        rollup_interval_s=settings.tsdb_rollup_interval_s,
+        rollup_max_points=settings.tsdb_rollup_max_points,
+        sqlite_cache_mb=settings.tsdb_sqlite_cache_mb,
+    )
+
+
+def series_tags(site: Site) -> dict[str, SeriesTags]:
+    """Each device's facility type, building, grid and community (the InfluxDB tags)."""
+    tags: dict[str, SeriesTags] = {}
+    for device in site.devices.values():
+        building = site.buildings[device.building_id]
+        grid = site.grids[building.grid_id]
+        tags[device.id] = SeriesTags(
+            facility_type=device.type,
+            building_id=building.id,
+            grid_id=grid.id,
+            community_id=grid.community_id,
+        )
+    return tags
+
+
 @contextlib.asynccontextmanager
-async def open_stores(settings: Settings, *, migrate: bool) -> AsyncIterator[Stores]:
-    """Open both stores (migrating the relational one first when asked) and close them after."""
+async def open_stores(
+    settings: Settings, *, migrate: bool, site: Site | None = None
+) -> AsyncIterator[Stores]:
+    """Open both stores (migrating the relational one first when asked) and close them after.
+
+    ``site`` gives the time-series store its device tags (InfluxDB measurements and tags)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if migrate:
         await upgrade_database(settings.effective_database_url)
     engine = create_engine(settings.effective_database_url)
-    timeseries = open_timeseries(settings.effective_tsdb_url)
+    timeseries = open_timeseries(
+        settings.effective_tsdb_url,
+        options=store_options(settings),
+        tags=None if site is None else series_tags(site),
+    )
     await timeseries.open()
     try:
         yield Stores(engine=engine, sessions=session_factory(engine), timeseries=timeseries)

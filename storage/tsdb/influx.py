@@ -1,18 +1,20 @@
 """Time-series store on InfluxDB through its v1 HTTP API (1.x, 2.x v1 compatibility, 3.x).
 
-Layout: one measurement ``telemetry``, one tag ``device_id``, one float field per metric.
-Readings of a device taken at the same instant share one point; rewriting a metric at the
-same ``(device_id, ts)`` replaces that field only, which is "duplicate replaces" of the port.
-Timestamps travel as integer microseconds (``precision=u``), the grid the SQLite adapter
-uses too. Points are encoded with one specialised f-string each: no Point objects, no
-per-point escaping (escaped series keys and field names are cached).
+Layout (what Grafana and ``influx`` users expect, see docs/influxdb.md): one line per reading,
+a measurement per facility type, tags ``device_id``, ``building_id``, ``grid_id``,
+``community_id``, one float field per metric (``influx_lines``). Raw points go to the retention
+policy ``fm_raw`` (the database default, FM_TSDB_RETENTION_DAYS); continuous queries fold them
+into ``fm_rollup_1m`` and ``fm_rollup_1h``. Rewriting a metric at the same ``(device, ts)``
+replaces that field only, which is "duplicate replaces" of the port. Timestamps travel as
+integer microseconds (``precision=u``), the grid the SQLite adapter uses too.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Collection, Sequence
+import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -21,28 +23,35 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
+from storage.tsdb.influx_lines import DEVICE_TAG, LineEncoder
 from storage.tsdb.influxql import (
-    DEVICE_TAG,
-    MEASUREMENT,
+    HOUR_POLICY,
+    MINUTE_POLICY,
+    RAW_POLICY,
+    ROLLUP_QUERIES,
+    drop_query,
     identifier,
+    retention_policy,
+    rollup_query,
     select,
     select_buckets,
     select_latest,
     show_metrics,
+    show_policies,
 )
+from storage.tsdb.options import SECONDS_PER_DAY, StoreOptions, TagLookup
 from storage.tsdb.port import Aggregate, Bucket, Latest, Point, Sample, TimeSeriesError
 from storage.tsdb.window import bucket_window, read_window, us_to_datetime
 
 DEFAULT_PORT = 8086
-#: Field keys InfluxDB refuses or that would collide with the tag.
-RESERVED_METRICS = frozenset({"time", DEVICE_TAG})
-#: Escaped names are cached; the fleet bounds them, this bounds a caller that does not.
-NAME_CACHE_LIMIT = 100_000
 #: Devices per ``latest`` request, so the statement stays a modest request body.
 LATEST_CHUNK = 200
+#: What InfluxDB 1.x answers when some points of a batch lie before the retention policy.
+_BEYOND_RETENTION = "points beyond retention policy dropped"
 
 _SCHEMES = {"influxdb": "http", "influxdbs": "https"}
 _VALUE = attrgetter("value")
+_TS = attrgetter("ts")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -53,40 +62,8 @@ class _Series:
 
     statement: int
     tags: dict[str, str]
+    columns: list[str]
     rows: list[list[Any]]
-
-
-class _EscapedNames(dict[str, str]):
-    """``name -> encoded form``, computed (and validated) once per name."""
-
-    __slots__ = ("_encode",)
-
-    def __init__(self, encode: Callable[[str], str]) -> None:
-        super().__init__()
-        self._encode = encode
-
-    def __missing__(self, name: str) -> str:
-        if len(self) >= NAME_CACHE_LIMIT:
-            self.clear()
-        encoded = self[name] = self._encode(name)
-        return encoded
-
-
-def _escape_key(name: str) -> str:
-    """Line protocol escaping for tag values and field keys: comma, equals sign, space."""
-    if not name or "\n" in name or name.endswith("\\"):
-        raise ValueError(f"{name!r} cannot be a tag value or field key in line protocol")
-    return name.replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
-
-
-def _series_key(device_id: str) -> str:
-    return f"{MEASUREMENT},{DEVICE_TAG}={_escape_key(device_id)} "
-
-
-def _field_key(metric: str) -> str:
-    if metric in RESERVED_METRICS:
-        raise ValueError(f"metric name {metric!r} is reserved in InfluxDB")
-    return f"{_escape_key(metric)}="
 
 
 def _timeout(value: str | None) -> httpx.Timeout | None:
@@ -114,7 +91,9 @@ class InfluxV1TimeSeries:
 
     URL: ``influxdb://[user:password@]host[:8086]/<database>[?timeout_s=…&create_database=…]``
     (``influxdbs://`` for HTTPS). On 2.x/3.x the password is the API token and the database a
-    bucket with a DBRP mapping; set ``create_database=false`` where CREATE DATABASE is refused.
+    bucket with a DBRP mapping; set ``create_database=false`` where CREATE DATABASE is refused:
+    then retention policies and continuous queries are left to the operator as well, and
+    points go to the database's default policy.
     """
 
     __slots__ = (
@@ -123,14 +102,22 @@ class InfluxV1TimeSeries:
         "_client",
         "_create_database",
         "_database",
-        "_fields",
-        "_series",
+        "_encoder",
+        "_options",
+        "_policy",
         "_store",
         "_timeout",
         "_transport",
     )
 
-    def __init__(self, url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        options: StoreOptions | None = None,
+        tags: TagLookup | None = None,
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in _SCHEMES or not parts.hostname:
             raise ValueError(
@@ -139,7 +126,7 @@ class InfluxV1TimeSeries:
         database = unquote(parts.path.strip("/"))
         if not database or "/" in database:
             raise ValueError(f"InfluxDB URL needs exactly one database name in its path: {url!r}")
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         port = parts.port or DEFAULT_PORT
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         self._base_url = f"{_SCHEMES[parts.scheme]}://{host}:{port}"
@@ -151,22 +138,35 @@ class InfluxV1TimeSeries:
             else None
         )
         # Unset: httpx's own default timeout applies.
-        self._timeout = _timeout(options.get("timeout_s"))
+        self._timeout = _timeout(query.get("timeout_s"))
         self._create_database = _flag(
-            options.get("create_database", "true"), option="create_database"
+            query.get("create_database", "true"), option="create_database"
         )
+        self._options = options or StoreOptions()
+        # The policy of raw points: ours when we manage the database, else its default.
+        self._policy: str | None = RAW_POLICY if self._create_database else None
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._series = _EscapedNames(_series_key)
-        self._fields = _EscapedNames(_field_key)
+        self._encoder = LineEncoder(tags)
 
     @property
     def store(self) -> str:
         """The server and database, without credentials (as errors report it)."""
         return self._store
 
+    @property
+    def database(self) -> str:
+        """The database name."""
+        return self._database
+
+    @property
+    def policy(self) -> str | None:
+        """The retention policy raw points go to (None: the database default)."""
+        return self._policy
+
     async def open(self) -> None:
-        """Check the server answers and create the database (unless told not to); idempotent."""
+        """Check the server answers; create the database, its retention policies and rollup
+        queries (unless told not to); idempotent."""
         if self._client is not None:
             return
         client_options: dict[str, Any] = {"base_url": self._base_url, "auth": self._auth}
@@ -178,6 +178,8 @@ class InfluxV1TimeSeries:
                 raise TimeSeriesError("server does not answer /ping", store=self._store)
             if self._create_database:
                 await self._query(f"CREATE DATABASE {identifier(self._database)}", post=True)
+                await self._ensure_policies()
+                await self._ensure_rollups()
         except BaseException:
             await self.close()
             raise
@@ -199,40 +201,46 @@ class InfluxV1TimeSeries:
         return response.is_success
 
     async def write(self, points: Sequence[Point]) -> None:
-        """Write one batch in one request; a non-finite value refuses the whole batch."""
+        """Write one batch in one request; a non-finite value refuses the whole batch.
+
+        Points older than the raw retention are left out (InfluxDB would drop them and refuse
+        the request, and a retried batch would never go through)."""
         if not points:
             return
         client = self._require_client()
-        body = self.encode(points)
+        body = self.encode(self._retained(points))
+        if not body:
+            return
+        params = {"db": self._database, "precision": "u"}
+        if self._policy is not None:
+            params["rp"] = self._policy
         try:
-            response = await client.post(
-                "/write",
-                params={"db": self._database, "precision": "u"},
-                content=body,
-            )
+            response = await client.post("/write", params=params, content=body)
         except httpx.HTTPError as exc:
             raise self._transport_error("write", exc) from exc
-        if not response.is_success:
+        if not response.is_success and _BEYOND_RETENTION not in response.text:
             raise TimeSeriesError(
                 f"write refused ({response.status_code}): {_error_text(response)}",
                 store=self._store,
             )
 
     def encode(self, points: Sequence[Point]) -> bytes:
-        """Line protocol for ``points`` (public for the benchmark)."""
+        """Line protocol for ``points``, one line per reading (public for the benchmark)."""
         if not all(map(math.isfinite, map(_VALUE, points))):
             raise TimeSeriesError("batch holds a non-finite value", store=self._store)
-        series, fields = self._series, self._fields
         try:
-            # `+ 0.0` turns bools and ints into floats, so every field stays a float field.
-            lines = [
-                f"{series[p.device_id]}{fields[p.metric]}{p.value + 0.0!r} "
-                f"{int(p.ts * 1_000_000.0 + 0.5)}"
-                for p in points
-            ]
+            lines = self._encoder.lines(points)
         except (ValueError, OverflowError) as exc:
             raise TimeSeriesError(f"cannot encode batch: {exc}", store=self._store) from exc
         return "\n".join(lines).encode()
+
+    def _retained(self, points: Sequence[Point]) -> Sequence[Point]:
+        if self._policy is None:
+            return points
+        cutoff = time.time() - self._options.retention_days * SECONDS_PER_DAY
+        if min(map(_TS, points)) > cutoff:
+            return points
+        return [point for point in points if point.ts > cutoff]
 
     async def read(
         self,
@@ -249,7 +257,7 @@ class InfluxV1TimeSeries:
         self._require_client()
         if window.empty:
             return []
-        rows = await self._query(select(device_id, metric, window))
+        rows = await self._query(select(device_id, metric, window, self._policy))
         if window.aggregate is not None and window.every_us is None:
             # One sample for the whole window, stamped with its start (as SQLite does);
             # InfluxDB would stamp selectors (min, max, last) with the chosen point's time.
@@ -264,7 +272,7 @@ class InfluxV1TimeSeries:
         self._require_client()
         if window.empty:
             return []
-        rows = await self._query(select_buckets(device_id, metric, window))
+        rows = await self._query(select_buckets(device_id, metric, window, self._policy))
         return [
             Bucket(us_to_datetime(int(ts)), float(mean), float(low), float(high), int(count))
             for ts, mean, low, high, count in rows
@@ -277,18 +285,56 @@ class InfluxV1TimeSeries:
         self._require_client()
         if not wanted:
             return {}
-        metrics = [str(row[0]) for row in await self._query(show_metrics())]
+        metrics = sorted({str(row[0]) for row in await self._query(show_metrics())})
         if not metrics:  # nothing written yet
             return {}
         latest: Latest = {}
         for first in range(0, len(wanted), LATEST_CHUNK):
             chunk = wanted[first : first + LATEST_CHUNK]
-            for series in await self._answers(select_latest(metrics, chunk), post=True):
+            statements = select_latest(metrics, chunk, self._policy)
+            for series in await self._answers(statements, post=True):
                 metric = metrics[series.statement]
                 device = latest.setdefault(series.tags[DEVICE_TAG], {})
                 for ts, value in series.rows:
-                    device[metric] = Sample(us_to_datetime(int(ts)), float(value))
+                    sample = Sample(us_to_datetime(int(ts)), float(value))
+                    # A device in two measurements (its type changed) keeps the newest.
+                    if metric not in device or device[metric].ts <= sample.ts:
+                        device[metric] = sample
         return latest
+
+    async def query_series(
+        self, statement: str, *, post: bool = False
+    ) -> list[tuple[list[str], list[list[Any]]]]:
+        """Run InfluxQL (``epoch=u``): the columns and rows of each series of the answer."""
+        return [
+            (series.columns, series.rows) for series in await self._answers(statement, post=post)
+        ]
+
+    async def _ensure_policies(self) -> None:
+        """Raw points in ``fm_raw`` (the default policy, so plain queries find them), the
+        rollups in policies of their own; durations follow the settings."""
+        existing = {str(row[0]) for row in await self._query(show_policies(self._database))}
+        for policy, days, default in (
+            (RAW_POLICY, self._options.retention_days, True),
+            (MINUTE_POLICY, self._options.rollup_minute_days, False),
+            (HOUR_POLICY, self._options.rollup_hour_days, False),
+        ):
+            statement = retention_policy(
+                self._database, policy, days, exists=policy in existing, default=default
+            )
+            await self._query(statement, post=True)
+
+    async def _ensure_rollups(self) -> None:
+        """Create the rollup continuous queries, replacing one whose definition changed."""
+        for name, policy, interval in ROLLUP_QUERIES:
+            statement = rollup_query(self._database, name, policy, interval)
+            try:
+                await self._query(statement, post=True)
+            except TimeSeriesError as exc:
+                if "already exists" not in str(exc):
+                    raise
+                await self._query(drop_query(self._database, name), post=True)
+                await self._query(statement, post=True)
 
     # Internals ----------------------------------------------------------------------------
 
@@ -336,7 +382,12 @@ class InfluxV1TimeSeries:
                     raise TimeSeriesError(f"query failed: {result['error']}", store=self._store)
                 statement = int(result.get("statement_id", 0))
                 answer.extend(
-                    _Series(statement, dict(series.get("tags") or {}), series.get("values", []))
+                    _Series(
+                        statement,
+                        dict(series.get("tags") or {}),
+                        list(series.get("columns", [])),
+                        series.get("values", []),
+                    )
                     for series in result.get("series", ())
                 )
         return answer

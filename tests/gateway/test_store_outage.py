@@ -14,6 +14,7 @@ from gateway.decode import Reading
 from gateway.stats import GatewayStats
 from gateway.writer import TelemetryWriter
 from storage.tsdb.influx import InfluxV1TimeSeries
+from storage.tsdb.options import StoreOptions
 from tests.gateway.waiting import until
 from tests.servers.influxdb import POLL_INTERVAL_S, restarted, running_influxdb
 
@@ -50,7 +51,11 @@ async def test_a_30s_influxdb_outage_loses_nothing_and_writing_resumes_within_2s
 ) -> None:
     settings = Settings(tsdb_flush_interval_s=0.1)
     with running_influxdb(tmp_path / "influxdb") as server:
-        store = InfluxV1TimeSeries(server.url("outage"))
+        # The readings are stamped in 2025: a retention that keeps them (InfluxDB measures it
+        # back from the wall clock, and the adapter leaves out what it would drop).
+        store = InfluxV1TimeSeries(
+            server.url("outage"), options=StoreOptions(retention_days=36_500)
+        )
         await store.open()
         stats = GatewayStats()
         writer = TelemetryWriter.from_settings(settings, store=store, stats=stats)

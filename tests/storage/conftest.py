@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from storage.tsdb.influx import InfluxV1TimeSeries
+from storage.tsdb.options import StoreOptions
 from storage.tsdb.port import TimeSeriesStore
 from storage.tsdb.sqlite import SqliteTimeSeries
+
+#: InfluxDB measures retention back from the wall clock: the fixed timestamps of the contract
+#: tests (2025) must stay inside it.
+LONG_RETENTION = StoreOptions(retention_days=36_500)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("influxdb", marks=pytest.mark.integration)])
@@ -19,7 +24,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "sqlite":
         adapter = SqliteTimeSeries(tmp_path / "telemetry.sqlite3")
     else:
-        adapter = InfluxV1TimeSeries(request.getfixturevalue("influxdb_url"))
+        adapter = InfluxV1TimeSeries(
+            request.getfixturevalue("influxdb_url"), options=LONG_RETENTION
+        )
     await adapter.open()
     try:
         yield adapter

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from fm.runner import store_options
 from storage.tsdb.factory import open_timeseries
 from storage.tsdb.influx import InfluxV1TimeSeries
+from storage.tsdb.options import StoreOptions
 from storage.tsdb.sqlite import SqliteTimeSeries
 
 
@@ -52,3 +54,18 @@ def test_influxdb_urls_give_the_v1_adapter(url: str, store: str) -> None:
 def test_other_urls_are_refused_clearly(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         open_timeseries(url)
+
+
+def test_store_options_defaults_are_the_settings_defaults(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert store_options(settings) == StoreOptions()
+
+
+def test_the_settings_reach_the_store(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, tsdb_chunk_hours=6, tsdb_retention_days=9, tsdb_sqlite_cache_mb=8
+    )
+    store = open_timeseries(settings.effective_tsdb_url, options=store_options(settings))
+    assert isinstance(store, SqliteTimeSeries)
+    assert (store.options.chunk_hours, store.options.retention_days) == (6, 9)
+    assert store.options.sqlite_cache_mb == 8

@@ -14,6 +14,7 @@ from storage.tsdb.influx import InfluxV1TimeSeries
 from storage.tsdb.port import Point, Sample, TimeSeriesError
 from tests.servers.influxdb import InfluxServer, running_influxdb
 from tests.servers.ports import free_port
+from tests.storage.conftest import LONG_RETENTION
 
 T0 = 1_740_000_000.0
 START = datetime.fromtimestamp(T0, UTC)
@@ -85,7 +86,9 @@ async def test_basic_auth_from_url_and_errors_without_password() -> None:
         return httpx.Response(401, json={"error": "authorization failed"})
 
     store = InfluxV1TimeSeries(
-        "influxdb://fm%20user:p%40ss@influx.test:8086/fm", transport=httpx.MockTransport(answer)
+        "influxdb://fm%20user:p%40ss@influx.test:8086/fm",
+        transport=httpx.MockTransport(answer),
+        options=LONG_RETENTION,
     )
     await store.open()
     try:
@@ -144,10 +147,10 @@ async def test_chunked_query_answers_are_merged_and_errors_raised() -> None:
 
 
 @pytest.mark.integration
-async def test_layout_is_one_measurement_tagged_by_device_with_a_field_per_metric(
+async def test_a_device_the_site_does_not_know_goes_to_telemetry_tagged_by_device(
     influxdb_server: InfluxServer, influxdb_url: str
 ) -> None:
-    store = InfluxV1TimeSeries(influxdb_url)
+    store = InfluxV1TimeSeries(influxdb_url, options=LONG_RETENTION)
     await store.open()
     try:
         await store.write(
@@ -182,7 +185,7 @@ async def test_nothing_listening_raises_time_series_error() -> None:
 @pytest.mark.integration
 async def test_a_stopped_server_raises_time_series_error(tmp_path: Path) -> None:
     with running_influxdb(tmp_path / "influxdb") as server:
-        store = InfluxV1TimeSeries(server.url("fm"))
+        store = InfluxV1TimeSeries(server.url("fm"), options=LONG_RETENTION)
         await store.open()
         try:
             await store.write([Point("d", "m", T0, 1.0)])

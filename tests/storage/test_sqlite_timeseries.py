@@ -16,7 +16,7 @@ T0 = 1_740_000_000.0
 START = datetime.fromtimestamp(T0, UTC)
 
 
-async def test_creates_directory_table_and_wal(tmp_path: Path) -> None:
+async def test_creates_directory_chunk_and_wal(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "telemetry.sqlite3"
     store = SqliteTimeSeries(path)
     await store.open()
@@ -26,12 +26,15 @@ async def test_creates_directory_table_and_wal(tmp_path: Path) -> None:
         await store.close()
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        (name,) = connection.execute("SELECT name FROM chunks WHERE tier = 'raw'").fetchone()
         rows = connection.execute(
-            "SELECT device_id, metric, ts_us, value FROM telemetry"
+            f'SELECT s.device_id, s.metric, r.ts_us, r.value FROM "{name}" AS r '
+            "JOIN series AS s ON s.id = r.series_id"
         ).fetchall()
     connection.close()
-    # Microsecond grid, rounded half up: 1.5 µs → 2 µs.
+    # Microsecond grid, rounded half up: 1.5 µs → 2 µs; one chunk per day by default.
     assert rows == [("d", "m", 1_740_000_000_000_002, 1.5)]
+    assert name == f"raw_{1_740_000_000 // 86_400}"
 
 
 async def test_concurrent_batches_all_land_and_reads_run_alongside(tmp_path: Path) -> None:
