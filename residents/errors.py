@@ -56,3 +56,9 @@ class GridNotFoundError(ResidentError):
     """No grid has that id (404)."""
 
     code = 404
+
+
+class ServiceNotFoundError(ResidentError):
+    """A service definition was asked for a code that is no service (404)."""
+
+    code = 404

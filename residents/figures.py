@@ -56,7 +56,7 @@ async def satisfaction(
             ResidentReport.requested_at < end,
         )
     )
-    for report, resolved_at, tier in rows.tuples():
+    for report, resolved_at, tier in rows:
         grid = figures[report.grid_id]
         grid.reports += 1
         if resolved_at is not None:

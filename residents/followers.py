@@ -68,7 +68,7 @@ async def notify_resolved(
             .limit(limit)
             .with_for_update(of=ResidentReport, skip_locked=True)
         )
-    ).tuples()
+    ).all()
     notices: list[dict[str, object]] = []
     outbox: list[OutboxRow] = []
     told = 0

@@ -144,7 +144,7 @@ async def find_requests(
             closed = WorkOrder.status.in_([s.value for s in _CLOSED])
             query = query.where(closed if wanted.status == "closed" else ~closed)
     query = query.order_by(ResidentReport.requested_at.desc(), ResidentReport.id.desc())
-    rows = (await session.execute(query.limit(max_results))).tuples().all()
+    rows = (await session.execute(query.limit(max_results))).all()
     return [public_request(site, report, order) for report, order in rows]
 
 
@@ -159,7 +159,7 @@ async def get_request(session: AsyncSession, *, site: Site, request_id: str) -> 
     ).first()
     if row is None:
         raise ReportNotFoundError(f"service_request_id {request_id!r} not found")
-    report, order = row.tuple()
+    report, order = row
     return public_request(site, report, order)
 
 
