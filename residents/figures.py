@@ -6,7 +6,7 @@ only the residents' tables and the orders they follow.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -74,3 +74,20 @@ async def satisfaction(
         if report.rejections:
             grid.rejected += 1
     return figures
+
+
+def combined(parts: Iterable[Satisfaction]) -> Satisfaction:
+    """The figures of several grids added up (a community's or the street's)."""
+    total = Satisfaction()
+    for part in parts:
+        total.reports += part.reports
+        total.resolved += part.resolved
+        for tier, count in part.resolved_by_tier.items():
+            total.resolved_by_tier[tier] = total.resolved_by_tier.get(tier, 0) + count
+        total.ratings += part.ratings
+        total.rating_sum += part.rating_sum
+        total.verdicts += part.verdicts
+        total.confirmed += part.confirmed
+        total.rejected += part.rejected
+        total.first_time_fixes += part.first_time_fixes
+    return total
