@@ -9,6 +9,7 @@ COPY governance governance
 COPY storage storage
 COPY gateway gateway
 COPY alerts alerts
+COPY residents residents
 COPY api api
 COPY fm fm
 RUN pip install --no-cache-dir . && useradd --system --home /app fm
