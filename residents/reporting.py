@@ -156,7 +156,7 @@ async def submit(
     order = await covering_order(session, site=site, service=service, building_id=building.id)
     joined = order is not None
     if order is None:
-        order = await _open(session, site=site, service=service, building=building, now=now)
+        order, joined = await _open(session, site=site, service=service, building=building, now=now)
     elif order.status is OrderStatus.RESOLVED:
         # Someone still sees the problem after the crew called it fixed: back to work.
         order = await transition(
@@ -227,8 +227,9 @@ async def covering_order(
 
 async def _open(
     session: AsyncSession, *, site: Site, service: Service, building: Building, now: datetime
-) -> WorkOrder:
-    """Open the building's order for this problem, exactly as a building fault opens one."""
+) -> tuple[WorkOrder, bool]:
+    """Open the building's order for this problem, exactly as a building fault opens one; the
+    order, and True when another request opened it first (the report joins it)."""
     routing = route_building(site, building_id=building.id, severity=service.severity)
     event = BuildingEvent(
         building_id=building.id,
@@ -245,7 +246,7 @@ async def _open(
         session, site=site, routing=routing, event=event, key=key, now=now
     )
     await record_changes(session, site=site, changes=changes, now=now)
-    return order
+    return order, not changes
 
 
 def _contact_columns(contact: ContactDetails) -> dict[str, str | None]:
