@@ -10,6 +10,7 @@ COPY storage storage
 COPY gateway gateway
 COPY alerts alerts
 COPY reports reports
+COPY residents residents
 COPY api api
 COPY fm fm
 RUN pip install --no-cache-dir . && useradd --system --home /app fm

@@ -20,7 +20,9 @@ from api.health.views import router as health_router
 from api.metrics.http import HttpMetrics, HttpMetricsMiddleware
 from api.metrics.views import router as metrics_router
 from api.middleware import BodyLimitMiddleware, SafeHeadersMiddleware
+from api.notice.views import router as notice_router
 from api.notifications.views import router as notifications_router
+from api.open311.views import router as open311_router
 from api.reports.views import router as reports_router
 from api.resources import AppResources, ReadinessProbe
 from api.rosters.views import router as rosters_router
@@ -165,5 +167,7 @@ def create_app(
     app.include_router(stream_router)
     app.include_router(simulation_router)
     app.include_router(board_router)
+    app.include_router(open311_router)
+    app.include_router(notice_router)
     mount_dashboard(app)
     return app

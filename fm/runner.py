@@ -38,6 +38,8 @@ from gateway.service import Gateway
 from gateway.spool import PointSpool
 from gateway.state import SqlStateStore
 from governance.model import Site
+from residents.notifier import FollowerNotifier
+from residents.settings import ResidentSettings
 from storage.relational.db import create_engine, session_factory
 from storage.relational.migrate import upgrade_database
 from storage.tsdb.factory import open_timeseries
@@ -233,7 +235,8 @@ async def run_alerts(
 
 
 class AlertsParts:
-    """The alerts loops that do not depend on the hand-off: relay, sweeper, held pages.
+    """The alerts loops that do not depend on the hand-off: relay, sweeper, held pages, and the
+    residents' resolution notices.
 
     Entered before the intake and the gateway, so the relay outlives them and delivers the last
     changes they commit.
@@ -243,6 +246,9 @@ class AlertsParts:
         self.relay = Relay(sessions=stores.sessions, settings=settings, site=site)
         self.sweeper = EscalationSweeper(sessions=stores.sessions, site=site, settings=settings)
         self.decider = HeldPageDecider(sessions=stores.sessions, site=site, settings=settings)
+        self.followers = FollowerNotifier(
+            sessions=stores.sessions, site=site, settings=ResidentSettings()
+        )
         self._stack = contextlib.AsyncExitStack()
 
     def collectors(self) -> list[Collector]:
@@ -254,7 +260,7 @@ class AlertsParts:
         ]
 
     async def __aenter__(self) -> AlertsParts:
-        for part in (self.relay, self.sweeper, self.decider):
+        for part in (self.relay, self.sweeper, self.decider, self.followers):
             await self._stack.enter_async_context(part)
         return self
 

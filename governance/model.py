@@ -51,6 +51,7 @@ class Member:
     role: MemberRole
     buildings: tuple[str, ...] = ()
     contact: Contact = Contact()
+    publish_contact: bool = False  # phone/e-mail on the public notice board only if True
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ class Grid:
     name: str
     community_id: str
     team_id: str
+    service_phone: str = ""  # the number residents call, shown on the notice board
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,8 @@ class GridSpec(Spec):
     name: Name
     community: Id
     team: Id
+    # The number residents call (shown on the grid's public notice board).
+    service_phone: str = ""
 
 
 class PersonSpec(Spec):
@@ -126,6 +128,8 @@ class PersonSpec(Spec):
     phone: str = ""
     email: str = ""
     buildings: list[Id] = Field(default_factory=list)
+    # Whether phone and e-mail appear on the public notice board (never unless chosen).
+    publish_contact: bool = False
 
 
 class MemberSpec(PersonSpec):
@@ -251,6 +255,7 @@ def _member(spec: PersonSpec, role: MemberRole) -> Member:
         role=role,
         buildings=tuple(spec.buildings),
         contact=Contact(phone=spec.phone, email=spec.email),
+        publish_contact=spec.publish_contact,
     )
 
 
@@ -268,7 +273,13 @@ def build_site(specs: SiteSpecs) -> Site:
         communities=_frozen({c.id: Community(id=c.id, name=c.name) for c in specs.communities}),
         grids=_frozen(
             {
-                g.id: Grid(id=g.id, name=g.name, community_id=g.community, team_id=g.team)
+                g.id: Grid(
+                    id=g.id,
+                    name=g.name,
+                    community_id=g.community,
+                    team_id=g.team,
+                    service_phone=g.service_phone,
+                )
                 for g in specs.grids
             }
         ),
@@ -365,6 +376,8 @@ def _person_doc(member: Member) -> dict[str, Any]:
     doc.update(_contact_doc(member.contact))
     if member.buildings:
         doc["buildings"] = list(member.buildings)
+    if member.publish_contact:
+        doc["publish_contact"] = True
     return doc
 
 
@@ -390,7 +403,13 @@ def site_document(site: Site) -> dict[str, Any]:
         "types": {name: _overrides_doc(o) for name, o in site.type_overrides.items()},
         "communities": [{"id": c.id, "name": c.name} for c in site.communities.values()],
         "grids": [
-            {"id": g.id, "name": g.name, "community": g.community_id, "team": g.team_id}
+            {
+                "id": g.id,
+                "name": g.name,
+                "community": g.community_id,
+                "team": g.team_id,
+                **({"service_phone": g.service_phone} if g.service_phone else {}),
+            }
             for g in site.grids.values()
         ],
         "teams": [

@@ -91,16 +91,22 @@ CONTRACT: tuple[Component, ...] = (
         (*MODEL, *SENSORS_SHARED),
     ),
     Component(
+        "residents",
+        "service",
+        "Open311 reports joining or opening work orders (through alerts), feedback, notice boards",
+        ("alerts", *MODEL, *SENSORS_SHARED),
+    ),
+    Component(
         "api",
         "top",
         "FastAPI app: REST, Open311, dashboard, auth; commands go through alerts",
-        ("alerts", "reports", *MODEL, *SENSORS_SHARED),
+        ("alerts", "reports", "residents", *MODEL, *SENSORS_SHARED),
     ),
     Component(
         "fm.runner",
         "runner",
         "process wiring: stores, gateway → alerts intake, outbox relay, sweeper, serving the API",
-        ("alerts", "api", "fm", "gateway", *MODEL, *SENSORS_SHARED),
+        ("alerts", "api", "fm", "gateway", "residents", *MODEL, *SENSORS_SHARED),
     ),
     Component(
         "fm",

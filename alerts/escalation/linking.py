@@ -5,8 +5,9 @@ building when one of these rules holds (the first matching parent by priority, t
 
 1. **Explicit table** :data:`EXPLAINS` — same device, the parent's fault is a known cause of
    the child's (a tripped breaker explains the shed's port faults, a dead supply the lamp).
-2. **Building incident** — a building-scoped order (one incident for many devices, raised by
-   root-cause grouping) explains the device faults of :data:`BUILDING_EXPLAINS` in its building.
+2. **Building incident** — a building-scoped order of a root-cause code (one incident for many
+   devices, raised by root-cause grouping) explains the device faults of
+   :data:`BUILDING_EXPLAINS` in its building.
 3. **Generic rule** — a critical order explains the minor orders of the same device.
 
 Linked orders are recorded but have no SLA clock and page nobody but the parent's watchers.
@@ -51,7 +52,14 @@ def explains(parent: WorkOrder, child: WorkOrder) -> bool:
     if parent.id == child.id or parent.building_id != child.building_id:
         return False
     if parent.scope == OrderScope.BUILDING.value:
-        return child.device_id is not None and child.fault_code in BUILDING_EXPLAINS
+        # Only a root-cause incident (power cut, mass offline) explains its building's dark or
+        # silent devices; a building order about something else (a resident's water-leak
+        # report) explains nothing.
+        return (
+            parent.fault_code in BUILDING_EXPLAINS
+            and child.device_id is not None
+            and child.fault_code in BUILDING_EXPLAINS
+        )
     if parent.device_id is None or parent.device_id != child.device_id:
         return False
     if child.fault_code in EXPLAINS.get(parent.fault_code, frozenset()):

@@ -11,6 +11,7 @@ from storage.relational import (
     lifecycle_models,
     models,
     outbox_models,
+    resident_models,
     sla_models,
 )
 from storage.relational.models import Base
@@ -22,6 +23,7 @@ MODEL_MODULES = (
     detection_models,
     lifecycle_models,
     inbox_models,
+    resident_models,
 )
 
 metadata = Base.metadata

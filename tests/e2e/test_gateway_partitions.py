@@ -96,16 +96,17 @@ async def test_each_device_is_handled_by_exactly_one_of_two_gateways(
             sessions = session_factory(engine)
 
             async def orders() -> int:
+                # Both counts in one statement: orders still committing cannot skew them apart.
                 async with sessions() as session:
-                    query = select(func.count(func.distinct(WorkOrder.device_id)))
-                    distinct = await session.scalar(
-                        query.where(WorkOrder.fault_code == "short_circuit")
-                    )
-                    total = await session.scalar(
-                        select(func.count()).where(WorkOrder.fault_code == "short_circuit")
-                    )
-                assert total == distinct
-                return int(total or 0) if total == LIGHTS else 0
+                    total, distinct = (
+                        await session.execute(
+                            select(
+                                func.count(), func.count(func.distinct(WorkOrder.device_id))
+                            ).where(WorkOrder.fault_code == "short_circuit")
+                        )
+                    ).one()
+                assert total == distinct  # never two orders for one device
+                return int(total) if total == LIGHTS else 0
 
             await eventually(orders, within=30, what="one order per light")
     finally:

@@ -1,0 +1,1 @@
+"""The public notice board of a grid: JSON and a plain HTML page."""
