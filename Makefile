@@ -55,9 +55,10 @@ unit: $(STAMP)
 integration: system-deps $(STAMP)
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
 
-## Throughput and latency figures against baselines measured in the same run.
+## Throughput and latency figures against baselines measured in the same run; `make bench
+## SECTIONS="storm reports"` runs only those sections (storm, stores, reports, board).
 bench: system-deps $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(SECTIONS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.board import board_request
@@ -163,10 +164,27 @@ async def _storm_figures(store: str, one_by_one_url: str, intake_url: str, inbox
     )
 
 
+#: `python -m benchmarks SECTION ...` runs only those sections (each with its own baselines).
+SECTIONS: dict[str, Callable[[], Awaitable[None]]] = {
+    "storm": _storm,
+    "stores": _stores,
+    "reports": report_figures,
+    "board": board_request,
+}
+
+
+async def _sections(names: list[str]) -> None:
+    for name in names:
+        await SECTIONS[name]()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)
-    # `python -m benchmarks stores` runs the store figures alone.
-    asyncio.run(_stores() if sys.argv[1:] == ["stores"] else run())
+    names = sys.argv[1:]
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"unknown section {unknown[0]!r}; sections: {', '.join(SECTIONS)}")
+    asyncio.run(_sections(names) if names else run())
 
 
 if __name__ == "__main__":
