@@ -35,6 +35,8 @@ POLL_S = 0.001
 TIMEOUT_S = 60.0
 #: The flood is steady once this share of it has arrived; the storm comes then.
 FLOOD_PARTS = 4
+#: The baseline in the same flood: the rate over this long just before the storm.
+BEFORE_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class StormIngest:
     """Telemetry rates without and during the storm, and how the storm went."""
 
     without: float  # telemetry messages/s over the same window of the same flood, no storm
+    before: float  # telemetry messages/s in the second before the storm, same flood
     during: float  # telemetry messages/s while the storm was being committed
     storm_s: float  # from handing the storm over until every order committed
     orders: int  # orders the storm opened
@@ -51,6 +54,7 @@ class StormIngest:
 @dataclass(frozen=True, slots=True)
 class _Window:
     rate: float  # telemetry messages/s in the window
+    before: float  # telemetry messages/s over BEFORE_S just before the window
     seconds: float
     orders: int
     flood_outlasted: bool
@@ -97,8 +101,13 @@ async def _flood(count: int, url: str, *, storm: bool, window_s: float, separate
                     publisher = start_publisher(port, count, lights(site))
                     stats = gateway.stats
                     await _until(lambda: stats.received >= count // FLOOD_PARTS)
+                    # The rate just before, in the same flood: a steadier baseline than one
+                    # window of a few hundred milliseconds in another flood.
+                    ahead, ahead_at = stats.received, time.perf_counter()
+                    await asyncio.sleep(BEFORE_S)
                     # The window is timed without polling: the benchmark itself stays idle.
                     first, started = stats.received, time.perf_counter()
+                    before = (first - ahead) / (started - ahead_at)
                     if storm:
                         events = storm_events(site)
                         for event in events:
@@ -110,6 +119,7 @@ async def _flood(count: int, url: str, *, storm: bool, window_s: float, separate
                     seconds = time.perf_counter() - started
                     window = _Window(
                         rate=(stats.received - first) / seconds,
+                        before=before,
                         seconds=seconds,
                         orders=opened() - opened_before,
                         flood_outlasted=stats.received < count,
@@ -131,6 +141,7 @@ async def ingest_during_storm(
     )
     return StormIngest(
         without=without.rate,
+        before=during.before,
         during=during.rate,
         storm_s=during.seconds,
         orders=during.orders,
