@@ -81,6 +81,10 @@ class TeamRowOut(ApiModel):
     escalated_to_street: float | None
     first_time_fix_rate: float | None
     backlog: dict[str, int]
+    # What residents said about this part of the street (Open311 reports and their feedback).
+    resident_reports: int = 0
+    resident_rating: float | None = None  # mean of the ratings (1 to 5)
+    resident_confirmed_rate: float | None = None  # share of verdicts that confirmed the fix
 
 
 class ResolvedByTierOut(ApiModel):
@@ -104,3 +108,6 @@ class StreetOut(ApiModel):
     resolved_by_tier: ResolvedByTierOut
     availability: float | None
     household_hours_lost: float
+    resident_reports: int = 0  # Open311 reports collected in the window
+    resident_reports_resolved: int = 0  # of those, on an order resolved by now
+    resident_rating: float | None = None

@@ -27,6 +27,7 @@ from api.reports.outputs import (
     team_out,
     uptime_out,
 )
+from api.reports.residents import confirmed_rate, resident_figures
 from api.reports.schemas import HouseholdRowOut, StreetOut, TeamRowOut, UptimeOut
 from api.responses import REQUEST_ERRORS
 from api.schemas import IdQuery
@@ -34,6 +35,7 @@ from reports.buckets import BucketSize
 from reports.scope import Scope
 from reports.service import uptime_report
 from reports.summaries import Level, household_report, street_report, team_report
+from residents.figures import Satisfaction
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -147,7 +149,8 @@ async def get_team_report(
         now=now,
         reopen_window_s=settings.reopen_window_s,
     )
-    body = [team_out(row) for row in found]
+    said = await resident_figures(session, site, level=level, start=window_start, end=window_end)
+    body = [with_residents(team_out(row), said.get(row.group.id)) for row in found]
     if format is ResponseFormat.JSON:
         return body
     return csv_response(
@@ -178,7 +181,30 @@ async def get_street_report(
         now=now,
         reopen_window_s=settings.reopen_window_s,
     )
-    body = street_out(headline)
+    said = await resident_figures(
+        session, site, level=Level.STREET, start=window_start, end=window_end
+    )
+    residents = said[site.street.id]
+    body = street_out(headline).model_copy(
+        update={
+            "resident_reports": residents.reports,
+            "resident_reports_resolved": residents.resolved,
+            "resident_rating": residents.mean_rating,
+        }
+    )
     if format is ResponseFormat.JSON:
         return body
     return csv_response(street_rows(body), STREET_COLUMNS, filename="street")
+
+
+def with_residents(row: TeamRowOut, figures: Satisfaction | None) -> TeamRowOut:
+    """A team row with what residents said about that grid, community or street."""
+    if figures is None:
+        return row
+    return row.model_copy(
+        update={
+            "resident_reports": figures.reports,
+            "resident_rating": figures.mean_rating,
+            "resident_confirmed_rate": confirmed_rate(figures),
+        }
+    )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +27,7 @@ from storage.relational.outbox_models import (
     ScopeKind,
 )
 from storage.relational.resident_models import ResidentNotice, ResidentReport
+from tests.api.conftest import serve
 from tests.residents.support import (
     count_orders,
     crew,
@@ -98,7 +101,10 @@ async def test_sensor_order_then_residents_one_order_all_notified(
 
 
 async def test_rejection_reopens_and_rating_shows_in_team_figures(
-    public: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], site: Site
+    public: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    site: Site,
+    make_resident_app: Callable[..., FastAPI],
 ) -> None:
     row = await submit(public, service_code="water_leak", address_id="b-sun-1", email="r@x.org")
     request_id, token = row["service_request_id"], row["token"]
@@ -140,6 +146,20 @@ async def test_rejection_reopens_and_rating_shows_in_team_figures(
     assert (grid.confirmed, grid.rejected, grid.first_time_fix_rate) == (1, 1, 0.0)
     assert grid.resolved_by_tier == {"grid": 1}
     assert figures["sun-2"].reports == 0 and figures["sun-2"].mean_rating is None
+
+    # A manager sees it in the team league and the street's headline.
+    window = {
+        "start": (now - timedelta(days=1)).isoformat(),
+        "end": (now + timedelta(days=1)).isoformat(),
+    }
+    async with serve(make_resident_app()) as manager:
+        league = await manager.get("/api/v1/reports/teams", params={"level": "grid", **window})
+        street = await manager.get("/api/v1/reports/street", params=window)
+    rows = {row["id"]: row for row in league.json()}
+    assert (rows["sun-1"]["resident_reports"], rows["sun-1"]["resident_rating"]) == (1, 4.0)
+    assert rows["sun-1"]["resident_confirmed_rate"] == 1.0
+    assert (rows["sun-2"]["resident_reports"], rows["sun-2"]["resident_rating"]) == (0, None)
+    assert (street.json()["resident_reports"], street.json()["resident_reports_resolved"]) == (1, 1)
 
 
 async def test_first_time_fix_and_a_second_resolution_notifies_again(
