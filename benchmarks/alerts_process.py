@@ -45,9 +45,8 @@ def inbox_writer(sessions: async_sessionmaker[AsyncSession], site: Site) -> Even
 class AlertsProcess:
     """A running consumer process; ``opened`` is how many orders it has opened so far."""
 
-    def __init__(self, opened: Synchronized[int], started: Event) -> None:
+    def __init__(self, opened: Synchronized[int]) -> None:
         self._opened = opened
-        self._started = started
 
     @property
     def opened(self) -> int:
@@ -68,7 +67,7 @@ def alerts_process(url: str) -> Iterator[AlertsProcess]:
     try:
         if not started.wait(START_S):
             raise RuntimeError("the alerts process did not start")
-        yield AlertsProcess(opened, started)
+        yield AlertsProcess(opened)
     finally:
         stop.set()
         child.join(START_S)

@@ -3,9 +3,11 @@
 One loop takes the oldest rows in batches and, in one transaction per batch, handles them
 (``AlertHandler``, as the in-process intake does) and deletes them: an event leaves the inbox
 exactly when what it caused commits, so a crash at any moment leaves it to the next round, and
-handling is idempotent. A store that does not answer is retried with capped, jittered backoff.
-A batch that fails otherwise is taken apart event by event; an event that still fails on its own
-is set aside (``failed_at``, ``error``), counted and logged, never deleted, and the rest go on.
+handling is idempotent. A store that does not answer is retried with capped, jittered backoff;
+any other failure of a round is logged with its traceback and retried the same way, so the loop
+never ends while alarms wait. Within a round, a batch that fails other than by an outage is taken
+apart event by event; an event that still fails on its own is set aside (``failed_at``,
+``error``), counted and logged, never deleted, and the rest go on.
 
 On PostgreSQL every round holds one transaction-level advisory lock, so replicas of ``fm alerts``
 take turns and each device's events stay in order; on SQLite the single writer does the same.
@@ -16,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from types import TracebackType
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.background import BackgroundLoops, LoopOwner
 from alerts.committing import BatchCommitter
 from alerts.handling import BatchHandler
 from alerts.intake import is_outage
+from alerts.metrics.stores import inbox_states
 from core.clock import Clock, utcnow
 from core.event_codec import EventCodecError, decode_event
 from core.settings import Settings
@@ -42,7 +45,7 @@ class _TakenMeanwhile(Exception):
     """Rolls back a round whose rows another consumer removed first."""
 
 
-class InboxConsumer(BatchCommitter):
+class InboxConsumer(LoopOwner, BatchCommitter):
     """Handles the inbox until left; use as ``async with InboxConsumer(...)``."""
 
     def __init__(
@@ -58,32 +61,18 @@ class InboxConsumer(BatchCommitter):
             sessions=sessions, site=site, settings=settings, clock=clock, handler=handler
         )
         self._poll_s = settings.alerts_inbox_poll_s
-        self._task: asyncio.Task[None] | None = None
+        # Leaving cancels the loop; a transaction cut short rolls back, so its rows stay in
+        # the inbox for the next start.
+        self._loops = BackgroundLoops("InboxConsumer")
 
     async def __aenter__(self) -> InboxConsumer:
-        if self._task is not None:
-            raise RuntimeError("an InboxConsumer can be entered only once")
-        self._task = asyncio.create_task(self._run(), name="alerts-inbox")
+        self._loops.start({"alerts-inbox": self._run})
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._task is not None
-        # A transaction cut short rolls back: its rows stay in the inbox for the next start.
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
 
     async def pending(self) -> int:
         """Events in the inbox not yet handled (set-aside events not counted)."""
         async with self._sessions() as session:
-            query = select(func.count()).select_from(InboxEvent)
-            return int(
-                (await session.execute(query.where(InboxEvent.failed_at.is_(None)))).scalar_one()
-            )
+            return (await inbox_states(session)).get("pending", 0)
 
     async def _run(self) -> None:
         backoff = self._backoff()
@@ -91,8 +80,9 @@ class InboxConsumer(BatchCommitter):
             try:
                 taken = await self._round()
             except Exception as exc:
+                # Never ends the loop: a stopped consumer would leave every alarm in the inbox.
                 if not is_outage(exc):
-                    raise
+                    log.exception("alerts: a round over the inbox failed; retrying")
                 self._note_retry("reading the inbox", exc)
                 await asyncio.sleep(backoff.next_delay())
                 continue

@@ -240,3 +240,29 @@ async def test_a_gateway_restarting_counts_raises_still_in_the_inbox_as_held(
     held = await SqlStateStore(sessions).open_faults()
 
     assert {d: c for d, c in held.items() if c} == {LIGHT_RED: {"short_circuit"}}
+
+
+async def test_a_round_that_fails_unexpectedly_is_logged_and_the_loop_goes_on(
+    sessions: Sessions,
+    site: Site,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await write(sessions, site, [make_event(SHED_GREEN, "smoke")])
+    consumer = InboxConsumer(sessions=sessions, site=site, settings=inbox_settings())
+    real = consumer._oldest
+    failures = iter([RuntimeError("a bug reading the inbox")])
+
+    async def flaky() -> list[tuple[int, str]]:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return await real()
+
+    monkeypatch.setattr(consumer, "_oldest", flaky)
+    async with consumer:
+        await drain(consumer, handled=1)
+
+    assert consumer.stats.retries == 1 and consumer.stats.opened == 1
+    assert "a bug reading the inbox" in caplog.text
+    assert [o.fault_code for o in await orders(sessions)] == ["smoke"]
